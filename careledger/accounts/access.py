@@ -1,0 +1,146 @@
+"""Resolve who is asking, in which practice and with which role; deny by default.
+
+Every page view is wrapped in ``requires(permission)`` (or marked ``public``); every API
+operation calls ``api_context`` with its permission. A test walks the URL resolver and fails
+when a view declares neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.urls import reverse
+
+from careledger.accounts.models import Membership, Practice, User
+from careledger.accounts.roles import role_may
+from careledger.audit.services import client_ip
+
+PRACTICE_SESSION_KEY = "careledger_practice_id"
+PRACTICE_HEADER = "HTTP_X_CARELEDGER_PRACTICE"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class PracticeContext:
+    """The caller, the practice they act in, their membership there, and where they came from."""
+
+    user: User
+    membership: Membership
+    source_ip: str | None
+
+    @property
+    def practice(self) -> Practice:
+        return self.membership.practice
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    def may(self, permission: str) -> bool:
+        return role_may(self.role, permission)
+
+
+class PracticeNotChosen(Exception):
+    """The user belongs to several practices and did not say which one."""
+
+
+def active_memberships(user: User) -> list[Membership]:
+    """Return the user's active memberships, practice first by name."""
+    return list(
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("practice")
+        .order_by("practice__name")
+    )
+
+
+def resolve_membership(user: User, slug: str | None) -> Membership:
+    """Pick the membership for ``slug``, or the only one; unknown practices are not found."""
+    memberships = active_memberships(user)
+    if slug:
+        for membership in memberships:
+            if membership.practice.slug == slug:
+                return membership
+        raise Http404("No such practice.")
+    if len(memberships) == 1:
+        return memberships[0]
+    if not memberships:
+        raise Http404("You are not a member of any practice.")
+    raise PracticeNotChosen
+
+
+def _page_membership(request: HttpRequest, user: User) -> Membership:
+    slug = request.GET.get("practice")
+    if slug:
+        membership = resolve_membership(user, slug)
+        request.session[PRACTICE_SESSION_KEY] = membership.practice_id
+        return membership
+    chosen = request.session.get(PRACTICE_SESSION_KEY)
+    if chosen is not None:
+        for membership in active_memberships(user):
+            if membership.practice_id == chosen:
+                return membership
+    membership = resolve_membership(user, None)
+    request.session[PRACTICE_SESSION_KEY] = membership.practice_id
+    return membership
+
+
+def _login_redirect(request: HttpRequest) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        # An HTMX swap must not receive the login page as a fragment: send the browser there.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+        return response
+    return redirect_to_login(request.get_full_path())
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Wrap a page view: sign-in, practice and role checks; sets ``request.ctx``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _login_redirect(request)
+            user = cast(User, request.user)
+            try:
+                membership = _page_membership(request, user)
+            except PracticeNotChosen:
+                return redirect_to_login(request.get_full_path(), reverse("choose-practice"))
+            ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
+            if not ctx.may(permission):
+                raise PermissionDenied
+            request.ctx = ctx  # type: ignore[attr-defined]
+            return cast(HttpResponse, view(request, *args, **kwargs))
+
+        wrapper.careledger_permission = permission  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def public(view: F) -> F:
+    """Mark a view that needs no sign-in (login, health check)."""
+    view.careledger_permission = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def signed_in(view: F) -> F:
+    """Wrap a view that needs a signed-in user but no practice (choosing a practice)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _login_redirect(request)
+        return cast(HttpResponse, view(request, *args, **kwargs))
+
+    wrapper.careledger_permission = "signed_in"  # type: ignore[attr-defined]
+    return cast(F, wrapper)

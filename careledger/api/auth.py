@@ -1,0 +1,65 @@
+"""Bearer-token authentication and the per-operation permission check for the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from careledger.accounts.access import PRACTICE_HEADER, PracticeContext, resolve_membership
+from careledger.accounts.models import ApiToken, User
+from careledger.accounts.roles import role_may
+from careledger.audit.services import client_ip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TokenAuth(HttpBearer):
+    """Accept ``Authorization: Bearer <token>`` for a live token of an active user.
+
+    Cookies alone never authenticate the API (case 34): no session, no CSRF exposure.
+    """
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        found = (
+            ApiToken.objects.live(timezone.now())
+            .select_related("user")
+            .filter(key_hash=ApiToken.hash_of(token))
+            .first()
+        )
+        return found.user if found else None
+
+
+def api_permission(permission: str) -> Callable[[F], F]:
+    """Declare an operation's permission; resolve the caller's practice and role before it runs.
+
+    The practice is the one named by ``?practice=<slug>`` or the ``X-Careledger-Practice`` header,
+    or the user's only practice. The context is available as ``request.ctx``.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            user = cast(User, request.auth)  # type: ignore[attr-defined]
+            slug = request.GET.get("practice") or request.META.get(PRACTICE_HEADER)
+            membership = resolve_membership(user, slug)
+            ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
+            if not role_may(ctx.role, permission):
+                raise HttpError(403, "Your role may not do this.")
+            request.ctx = ctx  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        wrapper.careledger_permission = permission  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def ctx_of(request: HttpRequest) -> PracticeContext:
+    """Return the context ``api_permission`` attached to the request."""
+    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]

@@ -1,0 +1,49 @@
+"""The one registry of audit event names. An event not listed here cannot be recorded."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class EventType(NamedTuple):
+    action: str  # C/R/U/D/E (create, read, update, delete, execute), ASTM E2147
+    summary: str
+
+
+EVENTS: dict[str, EventType] = {
+    # authentication and accounts
+    "auth.login": EventType("E", "Signed in"),
+    "auth.login_failed": EventType("E", "Sign-in refused"),
+    "auth.logout": EventType("E", "Signed out"),
+    "auth.token_issued": EventType("E", "API token issued"),
+    "auth.token_refused": EventType("E", "API token refused"),
+    "auth.session_expired": EventType("E", "Session ended after inactivity or its lifetime"),
+    "membership.created": EventType("C", "Member added to a practice"),
+    "membership.role_changed": EventType("U", "Member's role changed"),
+    "practice.created": EventType("C", "Practice created"),
+    "practice.updated": EventType("U", "Practice settings changed"),
+    # patients
+    "patient.created": EventType("C", "Patient created"),
+    "patient.updated": EventType("U", "Patient corrected"),
+    "patient.viewed": EventType("R", "Patient record viewed"),
+    "patient.list_viewed": EventType("R", "Patient list viewed"),
+    "patient.access_denied": EventType("R", "Patient record outside the caller's practice"),
+    "patient.imported": EventType("C", "Patient roster imported"),
+    "condition.added": EventType("C", "Condition added"),
+    "visit.recorded": EventType("C", "Visit recorded"),
+    "enrollment.created": EventType("C", "Enrolled in a program"),
+    "enrollment.consent_recorded": EventType("U", "Consent recorded; enrollment active"),
+    "enrollment.ended": EventType("U", "Enrollment ended"),
+    # the audit log itself
+    "audit.viewed": EventType("R", "Audit log viewed"),
+    # the demo
+    "demo.loaded": EventType("C", "Demo data loaded"),
+}
+
+
+def event_type(name: str) -> EventType:
+    """Return the registered type of an event name, refusing unknown names."""
+    try:
+        return EVENTS[name]
+    except KeyError:
+        raise ValueError(f"unregistered audit event {name!r}; add it to EVENTS") from None

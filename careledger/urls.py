@@ -1,0 +1,12 @@
+"""Top-level URLs: pages, the JSON API and the (read-mostly) admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from careledger.api.main import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("careledger.web.urls")),
+]

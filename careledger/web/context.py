@@ -1,0 +1,35 @@
+"""Template context shared by every page: the practice and role the user acts as."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from careledger.accounts.access import active_memberships
+from careledger.accounts.roles import Role
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Give the header what it shows: practice, role, permissions and the practice switcher."""
+    common = {"session_idle_minutes": settings.SESSION_IDLE_MINUTES}
+    ctx = getattr(request, "ctx", None)
+    if ctx is None:
+        return common
+    match = request.resolver_match
+    url_name = match.url_name if match is not None else ""
+    return {
+        **common,
+        "nav_section": "audit" if url_name == "audit-log" else "patients",
+        "current_practice": ctx.practice,
+        "current_role": ctx.role,
+        "current_role_label": Role(ctx.role).label,
+        "may_view_audit": ctx.may("audit.view"),
+        "may_edit_patients": ctx.may("patient.edit"),
+        "may_edit_enrollments": ctx.may("enrollment.edit"),
+        # Only users in several practices see the switcher.
+        "switchable_memberships": [
+            m for m in active_memberships(ctx.user) if m.practice_id != ctx.practice.pk
+        ],
+    }
