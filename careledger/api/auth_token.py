@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from careledger.accounts.lockout import GENERIC_REFUSAL
 from careledger.accounts.models import ApiToken, User
 from careledger.audit.models import AuditEvent
 from careledger.audit.services import client_ip, record_event
@@ -28,7 +29,6 @@ class TokenOut(Schema):
     expires_at: str
 
 
-GENERIC_REFUSAL = "Unable to sign in with those credentials."
 
 
 @router.post("/token", auth=None, response={200: TokenOut})
