@@ -51,6 +51,7 @@ openapi: $(STAMP) ## rewrite the committed OpenAPI snapshot (docs/openapi.json)
 	$(BIN)/python -m careledger.api.snapshot --write
 
 test: $(STAMP) pg chromium lint ## everything CI runs: lint, types, contracts, pytest on SQLite and PostgreSQL, browser tests
+	$(BIN)/pytest tests/rules -p no:django -q -o addopts=""
 	$(BIN)/pytest -m "not browser"
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" --create-db
 	$(BIN)/pytest -m browser

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
-from django.test import Client
-from django.utils import timezone
 
-from careledger.accounts.access import PracticeContext
-from careledger.accounts.models import ApiToken, Membership, Practice, User
-from careledger.accounts.roles import Credential, Role
-from careledger.patients.models import Patient
-from tests.factories import MembershipFactory, PatientFactory, PracticeFactory, UserFactory
+# Django is imported lazily so tests/rules runs without it (`pytest tests/rules -p no:django`).
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from careledger.accounts.access import PracticeContext
+    from careledger.accounts.models import Membership, Practice, User
+    from careledger.patients.models import Patient
 
 PASSWORD = "correct horse battery"
 
@@ -30,10 +31,15 @@ class PracticeWorld:
         return self.members[role].user
 
     def ctx(self, role: str = "coordinator") -> PracticeContext:
+        from careledger.accounts.access import PracticeContext
+
         return PracticeContext(user=self.user(role), membership=self.members[role], source_ip=None)
 
 
 def make_world(slug: str, name: str, tz: str) -> PracticeWorld:
+    from careledger.accounts.roles import Credential, Role
+    from tests.factories import MembershipFactory, PatientFactory, PracticeFactory, UserFactory
+
     practice = PracticeFactory(slug=slug, name=name, timezone=tz)
     members: dict[str, Membership] = {}
     for role in Role.values:
@@ -84,6 +90,11 @@ def login(client: Client):  # type: ignore[no-untyped-def]
 def api_client(db: None):  # type: ignore[no-untyped-def]
     """Return a function giving an API client authenticated as a user by bearer token."""
 
+    from django.test import Client
+    from django.utils import timezone
+
+    from careledger.accounts.models import ApiToken
+
     def _client(user: User) -> Client:
         key, key_hash = ApiToken.new_key()
         now = timezone.now()
@@ -96,6 +107,9 @@ def api_client(db: None):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
     """Hash test passwords cheaply; Argon2 stays the production hasher."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,170 @@
+"""Evaluate one patient-month: the single entry point of the rules core."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from careledger.rules.conflicts import resolve_conflicts
+from careledger.rules.context import MonthContext, build_context
+from careledger.rules.facts import MonthFacts
+from careledger.rules.programs import PROGRAM_EVALUATORS, ProgramOutcome
+from careledger.rules.results import BillableLine, Flag, MonthResult
+from careledger.rules.schedules import RuleSet, rule_set_by_id, rule_set_in_force
+
+
+def evaluate_month(
+    facts: MonthFacts, rule_set: RuleSet | str | None = None, *, as_of: date | None = None
+) -> MonthResult:
+    """Decide the billable lines of one patient-month.
+
+    The month is evaluated under the rule set in force on its first day unless one is named.
+    ``as_of`` (a local date) counts only time and readings up to that day, for live views.
+    Raises ``UnknownRuleSetError`` only for an unknown rule-set id (bad input).
+    """
+    chosen = rule_set_by_id(rule_set) if isinstance(rule_set, str) else rule_set
+    in_force = rule_set_in_force(facts.month_start_on)
+    flags: list[Flag] = []
+    if chosen is None:
+        if in_force is None:
+            return MonthResult(
+                lines=(),
+                flags=(
+                    Flag(
+                        "NO_RULE_SET_IN_FORCE",
+                        None,
+                        f"No rule set is in force on {facts.month_start_on}; nothing is billed.",
+                        "STYLE-4",
+                    ),
+                ),
+                minutes_by_program={},
+                programs={},
+                rule_set="",
+                service_month=facts.service_month,
+            )
+        chosen = in_force
+    elif in_force is None or chosen.id != in_force.id:
+        flags.append(
+            Flag(
+                "RULE_SET_NOT_IN_FORCE",
+                None,
+                f"Evaluated under {chosen.id} as asked, although it is not the rule set in "
+                f"force on {facts.month_start_on}.",
+                "STYLE-4",
+            )
+        )
+    ctx, context_flags = build_context(facts, chosen, as_of)
+    flags.extend(context_flags)
+    outcomes: dict[str, ProgramOutcome] = {}
+    for program, evaluate in PROGRAM_EVALUATORS:
+        if program in facts.programs:
+            outcome = evaluate(ctx)
+            outcomes[program] = outcome
+            flags.extend(outcome.flags)
+    lines_by_program, conflict_flags = resolve_conflicts(ctx, outcomes)
+    flags.extend(conflict_flags)
+    lines = [
+        line for program, _ in PROGRAM_EVALUATORS for line in lines_by_program.get(program, ())
+    ]
+    lines = _apply_scope(ctx, lines, flags)
+    lines = _apply_code_set(ctx, lines, flags)
+    flags.extend(_setting_flags(ctx))
+    return MonthResult(
+        lines=tuple(lines),
+        flags=tuple(flags),
+        minutes_by_program={p: o.summary.minutes for p, o in outcomes.items()},
+        programs={p: o.summary for p, o in outcomes.items()},
+        rule_set=chosen.id,
+        service_month=facts.service_month,
+        sources=chosen.sources,
+    )
+
+
+def _apply_scope(
+    ctx: MonthContext, lines: list[BillableLine], flags: list[Flag]
+) -> list[BillableLine]:
+    # Scope of cms-rules-2026.md: Medicare fee-for-service Part B only.
+    medicare_ffs = ctx.facts.patient.medicare_ffs
+    if medicare_ffs:
+        return lines
+    if medicare_ffs is None:
+        flags.append(
+            Flag(
+                "FACT_UNKNOWN",
+                None,
+                "patient.medicare_ffs is not recorded; these rules apply only to Medicare "
+                "fee-for-service, so nothing is billed.",
+                "SCOPE",
+            )
+        )
+    else:
+        flags.append(
+            Flag(
+                "NOT_MEDICARE_FFS",
+                None,
+                "The patient is not in Medicare fee-for-service; these rules do not apply and "
+                "no line is produced.",
+                "SCOPE",
+            )
+        )
+    return []
+
+
+def _apply_code_set(
+    ctx: MonthContext, lines: list[BillableLine], flags: list[Flag]
+) -> list[BillableLine]:
+    """Drop codes not in the rule set's code table on their date of service; cap units."""
+    kept: list[BillableLine] = []
+    for line in lines:
+        if not ctx.rule_set.code_in_effect(line.code, line.dos):
+            flags.append(
+                Flag(
+                    "CODE_NOT_IN_EFFECT",
+                    line.program,
+                    f"{line.code} is not billable on {line.dos} under {ctx.rule_set.id}.",
+                    ctx.rule_set.id,
+                )
+            )
+            continue
+        cap = ctx.rule_set.unit_caps.get(line.code)
+        if cap is not None and line.units > cap:
+            flags.append(
+                Flag(
+                    "UNITS_CAPPED",
+                    line.program,
+                    f"{line.code} capped at {cap} units (configured unit cap).",
+                    "RPM-9",
+                )
+            )
+            line = BillableLine(line.code, cap, line.dos, line.program, line.evidence)
+        kept.append(line)
+    return kept
+
+
+def _setting_flags(ctx: MonthContext) -> list[Flag]:
+    # P11, FQ-1: G0511 is never produced; RHC/FQHC months bill the individual codes.
+    if ctx.facts.setting not in ("fqhc", "rhc") or not ctx.facts.programs:
+        return []
+    optional_through = ctx.rule_set.g0511_optional_through
+    if optional_through is None:
+        return [
+            Flag(
+                "G0511_NOT_VALID_2026",
+                None,
+                "G0511 is not valid in 2026; this RHC/FQHC month bills the individual codes.",
+                "FQ-1",
+            )
+        ]
+    if ctx.month_start_on <= optional_through:
+        message = (
+            f"G0511 was optional through {optional_through}; careledger bills the individual "
+            "codes instead (P11)."
+        )
+        return [Flag("G0511_OPTIONAL_NOT_PRODUCED", None, message, "P11")]
+    return [
+        Flag(
+            "G0511_TRANSITION_ENDED",
+            None,
+            f"The G0511 transition ended {optional_through}; bill the individual codes.",
+            "FQ-1",
+        )
+    ]
