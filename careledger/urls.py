@@ -8,5 +8,7 @@ from careledger.api.main import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("care-plans/", include("careledger.careplans.urls")),
+    path("devices/", include("careledger.devices.urls")),
     path("", include("careledger.web.urls")),
 ]

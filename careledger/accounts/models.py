@@ -61,6 +61,10 @@ class Practice(models.Model):
     mac_name = models.CharField("Medicare administrative contractor", max_length=100, blank=True)
     mac_payer_id = models.CharField("MAC payer id", max_length=20, blank=True)
     claim_submitter_id = models.CharField(max_length=40, blank=True)
+    min_summary_sentences = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="Sentences of clinical content a countable time entry's summary needs.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

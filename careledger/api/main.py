@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.throttling import AuthRateThrottle
 
-from careledger.api import audit, auth_token, patients
+from careledger.api import audit, auth_token, careplans, devices, patients, timelog
 from careledger.api.auth import TokenAuth
 from careledger.api.errors import install_error_handlers
 
@@ -22,3 +22,6 @@ install_error_handlers(api)
 api.add_router("/auth", auth_token.router)
 api.add_router("/patients", patients.router)
 api.add_router("/audit-events", audit.router)
+api.add_router("", timelog.router)
+api.add_router("", careplans.router)
+api.add_router("", devices.router)

@@ -34,6 +34,15 @@ EVENTS: dict[str, EventType] = {
     "enrollment.created": EventType("C", "Enrolled in a program"),
     "enrollment.consent_recorded": EventType("U", "Consent recorded; enrollment active"),
     "enrollment.ended": EventType("U", "Enrollment ended"),
+    # time log
+    "timeentry.created": EventType("C", "Time entry logged"),
+    "timeentry.amended": EventType("U", "Time entry amended"),
+    "timeentry.voided": EventType("U", "Time entry voided"),
+    "timeentry.imported": EventType("C", "Time entries imported"),
+    "timer.started": EventType("C", "Timer started"),
+    "timer.stopped": EventType("U", "Timer stopped and entry saved"),
+    "timer.discarded": EventType("U", "Timer discarded"),
+    "month.viewed": EventType("R", "Patient month viewed"),
     # the audit log itself
     "audit.viewed": EventType("R", "Audit log viewed"),
     # the demo

@@ -1,0 +1,5 @@
+"""Time entries and the live patient month."""
+
+from ninja import Router
+
+router = Router(tags=["time"])
