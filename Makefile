@@ -24,9 +24,7 @@ run: $(STAMP) ## create .venv, install, migrate, load the demo and serve on http
 	@$(BIN)/careledger createcachetable
 	@$(BIN)/careledger demo
 	@echo ""
-	@echo "careledger is serving on http://127.0.0.1:8000"
-	@echo "Demo logins (password: demo): admin, manager, coordinator, practitioner, biller, auditor"
-	@echo "  (Riverside Family Medicine) and coordinator2 (Lakeside Internal Medicine)"
+	@echo "careledger is serving on http://127.0.0.1:8000 (demo logins above; password: demo)"
 	@$(BIN)/careledger runserver 127.0.0.1:8000
 
 pg: ## start the local PostgreSQL 15 if it is down

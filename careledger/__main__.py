@@ -9,7 +9,11 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careledger.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["careledger", *sys.argv[1:]])
+    argv = sys.argv[1:]
+    # Commands are documented with hyphens (import-patients); Django modules use underscores.
+    if argv and not argv[0].startswith("-"):
+        argv[0] = argv[0].replace("-", "_")
+    execute_from_command_line(["careledger", *argv])
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@ class Source(models.TextChoices):
     API = "api", "API"
 
 
+class NotCountable(models.TextChoices):
+    """Why a stored entry does not count, as a code the month's facts builder can act on."""
+
+    UNREACHED = "unreached", "Voicemail or attempt that did not reach the patient (P3)"
+    NON_CLINICAL = "non_clinical", "Non-clinical staff (CCM-4)"
+    NO_CONSENT = "no_consent", "No consent recorded (P12)"
+    BEFORE_CONSENT = "before_consent", "Before the consent date (P12)"
+    OUTSIDE_ENROLLMENT = "outside_enrollment", "Outside the enrollment's active span"
+
+
 # RPM-6: real-time synchronous two-way audio (optionally with video) is interactive communication.
 INTERACTIVE_KINDS = frozenset({Kind.INTERACTIVE_CALL, Kind.VIDEO})
 # P3: attempts that did not reach the patient or caregiver are recorded, never counted.
@@ -74,6 +84,7 @@ class TimeEntry(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     interactive = models.BooleanField()
     countable = models.BooleanField()
+    not_countable_code = models.CharField(max_length=20, choices=NotCountable.choices, blank=True)
     not_countable_reason = models.CharField(max_length=200, blank=True)
     late = models.BooleanField(default=False)
     late_reason = models.CharField(max_length=500, blank=True)

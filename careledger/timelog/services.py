@@ -14,13 +14,14 @@ from careledger.accounts.access import PracticeContext
 from careledger.accounts.models import Membership, User
 from careledger.accounts.roles import RuleClass
 from careledger.audit.services import record_event
-from careledger.locks.models import month_is_locked
 from careledger.lib.text import count_sentences
+from careledger.locks.models import month_is_locked
 from careledger.patients.models import Enrollment, Patient
 from careledger.timelog.models import (
     INTERACTIVE_KINDS,
     UNREACHED_OUTCOMES,
     Kind,
+    NotCountable,
     Outcome,
     Source,
     TimeEntry,
@@ -52,6 +53,7 @@ class Countability:
     interactive: bool
     countable: bool
     reason: str
+    code: str = ""
 
 
 class EntryErrors:
@@ -80,7 +82,9 @@ def enrollment_for(patient: Patient, program: str, on: date) -> Enrollment | Non
     """Pick the patient's enrollment in ``program`` that spans ``on``, else the latest one."""
     enrollments = list(patient.enrollments.filter(program=program).order_by("-started_on", "-id"))
     for enrollment in enrollments:
-        if enrollment.started_on <= on and (enrollment.ended_on is None or on <= enrollment.ended_on):
+        if enrollment.started_on <= on and (
+            enrollment.ended_on is None or on <= enrollment.ended_on
+        ):
             return enrollment
     return enrollments[0] if enrollments else None
 
@@ -92,17 +96,19 @@ def countability(
     interactive = kind in INTERACTIVE_KINDS and outcome == Outcome.REACHED
     if kind == Kind.VOICEMAIL or outcome in UNREACHED_OUTCOMES:
         reason = "P3: a voicemail or an attempt that did not reach the patient is not counted."
-        return Countability(False, False, reason)
+        return Countability(False, False, reason, NotCountable.UNREACHED)
     if rule_class == RuleClass.NON_CLINICAL:
-        return Countability(interactive, False, "CCM-4: non-clinical staff time never counts.")
+        reason = "CCM-4: non-clinical staff time never counts."
+        return Countability(interactive, False, reason, NotCountable.NON_CLINICAL)
     if enrollment.consent_on is None:
-        return Countability(interactive, False, "P12: no consent is recorded for this program.")
+        reason = "P12: no consent is recorded for this program."
+        return Countability(interactive, False, reason, NotCountable.NO_CONSENT)
     if on < enrollment.consent_on:
         reason = f"P12: before the patient's consent on {enrollment.consent_on.isoformat()}."
-        return Countability(interactive, False, reason)
+        return Countability(interactive, False, reason, NotCountable.BEFORE_CONSENT)
     if on < enrollment.started_on or (enrollment.ended_on is not None and on > enrollment.ended_on):
         reason = "Outside the enrollment's active span."
-        return Countability(interactive, False, reason)
+        return Countability(interactive, False, reason, NotCountable.OUTSIDE_ENROLLMENT)
     return Countability(interactive, True, "")
 
 
@@ -168,7 +174,9 @@ def _check(
             f"Write at least {needed} sentence{'s' if needed > 1 else ''} of what happened"
             + (" (clinical content)." if decision.countable else "."),
         )
-    locked = any(month_is_locked(practice=ctx.practice, month=_month_of(t, tz)) for t in (start, end))
+    locked = any(
+        month_is_locked(practice=ctx.practice, month=_month_of(t, tz)) for t in (start, end)
+    )
     late = locked or now - end > LATE_AFTER
     if late and not contact.reason.strip():
         why = "falls in a locked month" if locked else "is posted more than 48 hours after it ended"
@@ -228,6 +236,7 @@ def log_contact(
             source=contact.source,
             interactive=decision.interactive,
             countable=decision.countable,
+            not_countable_code=decision.code,
             not_countable_reason=decision.reason,
             late=late,
             late_reason=contact.reason.strip() if late else "",
@@ -292,7 +301,7 @@ def amend_entry(
     with transaction.atomic():
         _lock_staff(entry.staff_id)
         # An amendment made now may be late even if the first version was not.
-        enrollment, decision, late = _check(
+        enrollment, decision, _late = _check(
             ctx=ctx,
             patient=entry.patient,
             contact=replace(amended, reason=reason or "amendment"),
@@ -307,6 +316,7 @@ def amend_entry(
         entry.seconds = int((amended.ended_at - amended.started_at).total_seconds())
         entry.interactive = decision.interactive
         entry.countable = decision.countable
+        entry.not_countable_code = decision.code
         entry.not_countable_reason = decision.reason
         entry.version += 1
         entry.updated_at = now
@@ -362,9 +372,7 @@ def running_timer(user: User) -> Timer | None:
     )
 
 
-def start_timer(
-    *, ctx: PracticeContext, patient: Patient, program: str, now: datetime
-) -> Timer:
+def start_timer(*, ctx: PracticeContext, patient: Patient, program: str, now: datetime) -> Timer:
     """Start the caller's timer on a patient; a user has one running timer at a time."""
     if enrollment_for(patient, program, _local_date(now, ctx.practice.timezone)) is None:
         raise ValidationError({"program": [f"The patient has no {program} enrollment."]})

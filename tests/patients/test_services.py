@@ -1,9 +1,8 @@
-"""Patient services: validation that names the field, one audit event per write, nothing half-done."""
+"""Patient services: errors name their field; one audit event per write; nothing half-done."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from tests.conftest import PracticeWorld
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 20, 15, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
 def _consent(**overrides: Any) -> services.Consent:

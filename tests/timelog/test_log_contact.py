@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from tests.factories import EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 20, 21, 0, tzinfo=dt_timezone.utc)  # 15:00 in Chicago
+NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # 15:00 in Chicago
 SUMMARY = "Reviewed home blood pressure readings with the patient. Reinforced the low-salt diet."
 
 

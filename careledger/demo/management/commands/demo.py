@@ -1,0 +1,108 @@
+"""``careledger demo [--patients N] [--seed S]``: load the demo practices, logins and patients."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from careledger.demo.data import DEMO_PASSWORD, PRACTICES, RIVERSIDE, STAFF
+from careledger.demo.loader import DemoConflict, demo_state, load_demo
+from careledger.demo.plan import MIN_PATIENTS, plan_demo
+
+PROGRESS_FROM = 100  # patients; smaller demos load in a moment
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = "Load the demo practices, logins (password 'demo') and synthetic patients."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=200,
+            help="patients in total: Riverside 90%%, Lakeside 10%% (default 200)",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        # Hidden: pins "today" so tests and screenshots get the same dates every day.
+        parser.add_argument("--today", type=_day, default=None, help=argparse.SUPPRESS)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        patients: int = options["patients"]
+        if patients < MIN_PATIENTS:
+            raise CommandError(f"--patients must be at least {MIN_PATIENTS}", returncode=2)
+        state = demo_state()
+        if state == "partial":
+            raise CommandError(
+                "part of the demo is in this database (one demo practice without the other); "
+                "load it into a fresh database",
+                returncode=2,
+            )
+        if state == "loaded":
+            self.stderr.write("demo already loaded; nothing to do")
+            self.stdout.write(_logins_table())
+            return
+
+        today: date | None = options["today"]
+        if today is None:
+            now = timezone.now()
+            today = now.astimezone(ZoneInfo(PRACTICES[RIVERSIDE]["timezone"])).date()
+        else:
+            # 17:00 UTC falls on the same calendar day in Chicago and New York.
+            now = datetime.combine(today, time(17, 0), tzinfo=UTC)
+        plan = plan_demo(patients=patients, seed=options["seed"], today=today)
+
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("loading demo patients"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=patients < PROGRESS_FROM or not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("patients", total=len(plan.patients))
+            try:
+                result = load_demo(plan=plan, now=now, on_patient=lambda: progress.advance(task))
+            except DemoConflict as exc:
+                raise CommandError(str(exc), returncode=2) from None
+
+        self.stderr.write(
+            f"demo loaded for {today.isoformat()} (seed {plan.seed}): {result.practices} "
+            f"practices, {result.users} logins, {result.patients} patients, "
+            f"{result.conditions} conditions, {result.visits} visits, "
+            f"{result.enrollments} enrollments"
+        )
+        self.stdout.write(_logins_table())
+
+
+def _logins_table() -> str:
+    table = Table(
+        title=f"Demo logins (password: {DEMO_PASSWORD})", title_justify="left", box=box.SIMPLE
+    )
+    for column in ("username", "practice", "role", "credential"):
+        table.add_column(column)
+    for staff in STAFF:
+        table.add_row(
+            staff.username, PRACTICES[staff.practice]["name"], staff.role, staff.credential
+        )
+    buffer = io.StringIO()
+    Console(file=buffer, width=100, color_system=None, legacy_windows=False).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()).strip("\n")
