@@ -29,8 +29,6 @@ class TokenOut(Schema):
     expires_at: str
 
 
-
-
 @router.post("/token", auth=None, response={200: TokenOut})
 def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Issue a bearer token; the refusal never says whether the user exists."""
