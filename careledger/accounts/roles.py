@@ -67,6 +67,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patient.edit": CLINICAL_WRITERS,
     "enrollment.edit": CLINICAL_WRITERS,
     "patient.import": frozenset({Role.MANAGER, Role.ADMIN}),
+    "time.log": CLINICAL_WRITERS,
+    "time.import": frozenset({Role.MANAGER, Role.ADMIN}),
+    "careplan.edit": CLINICAL_WRITERS,
+    "careplan.sign": frozenset({Role.PRACTITIONER}),
+    "device.edit": CLINICAL_WRITERS,
+    "reading.post": CLINICAL_WRITERS,
+    "alert.manage": CLINICAL_WRITERS,
     "audit.view": frozenset({Role.AUDITOR, Role.ADMIN}),
 }
 

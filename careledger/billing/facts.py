@@ -197,7 +197,7 @@ class MonthView:
 
     @property
     def flags(self) -> list[dict[str, object]]:
-        out = []
+        out: list[dict[str, object]] = []
         for built, result in self.results:
             out.extend(flag.as_dict() for flag in result.flags)
             out.extend(flag.as_dict() for flag in built.notes)
