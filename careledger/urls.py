@@ -8,6 +8,8 @@ from careledger.api.main import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("time/import/", include("careledger.timelog.import_urls")),
+    path("time/", include("careledger.timelog.urls")),
     path("care-plans/", include("careledger.careplans.urls")),
     path("devices/", include("careledger.devices.urls")),
     path("", include("careledger.web.urls")),
