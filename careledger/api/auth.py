@@ -32,7 +32,39 @@ class TokenAuth(HttpBearer):
             .filter(key_hash=ApiToken.hash_of(token))
             .first()
         )
-        return found.user if found else None
+        if found is None:
+            return None
+        permission = _operation_permission(request)
+        if permission is not None:
+            # Authorize before ninja parses the body, so a role that may not act gets 403
+            # whatever it sends, never a validation answer about a resource it cannot touch.
+            request.ctx = _context(request, found.user, permission)  # type: ignore[attr-defined]
+        return found.user
+
+
+def _operation_permission(request: HttpRequest) -> str | None:
+    """Find the permission the matched operation declares (None if it cannot be told)."""
+    match = getattr(request, "resolver_match", None)
+    view = getattr(match, "func", None)
+    # ninja's URL view is a closure over its PathView (ninja 1.7: PathView.get_view).
+    cells = getattr(view, "__closure__", None) or ()
+    path_view = next(
+        (c.cell_contents for c in cells if hasattr(c.cell_contents, "operations")), None
+    )
+    for operation in getattr(path_view, "operations", ()):
+        if request.method in operation.methods:
+            permission = getattr(operation.view_func, "careledger_permission", None)
+            return permission if isinstance(permission, str) else None
+    return None
+
+
+def _context(request: HttpRequest, user: User, permission: str) -> PracticeContext:
+    slug = request.GET.get("practice") or request.META.get(PRACTICE_HEADER)
+    membership = resolve_membership(user, slug)
+    ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
+    if not role_may(ctx.role, permission):
+        raise HttpError(403, "Your role may not do this.")
+    return ctx
 
 
 def api_permission(permission: str) -> Callable[[F], F]:
@@ -45,13 +77,9 @@ def api_permission(permission: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            user = cast(User, request.auth)  # type: ignore[attr-defined]
-            slug = request.GET.get("practice") or request.META.get(PRACTICE_HEADER)
-            membership = resolve_membership(user, slug)
-            ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
-            if not role_may(ctx.role, permission):
-                raise HttpError(403, "Your role may not do this.")
-            request.ctx = ctx  # type: ignore[attr-defined]
+            if getattr(request, "ctx", None) is None:
+                user = cast(User, request.auth)  # type: ignore[attr-defined]
+                request.ctx = _context(request, user, permission)  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
         wrapper.careledger_permission = permission  # type: ignore[attr-defined]
