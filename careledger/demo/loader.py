@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
@@ -14,6 +14,8 @@ from careledger.accounts.services import add_member, create_practice
 from careledger.audit.services import record_event
 from careledger.demo.data import DEMO_PASSWORD, LAKESIDE, PRACTICES, RIVERSIDE, STAFF
 from careledger.demo.plan import DemoPlan, PatientSpec
+from careledger.demo.time_plan import plan_entries
+from careledger.patients.models import Patient
 from careledger.patients.services import (
     Consent,
     Order,
@@ -22,6 +24,8 @@ from careledger.patients.services import (
     enroll,
     record_visit,
 )
+from careledger.timelog.models import Source
+from careledger.timelog.services import Contact, log_contact
 
 
 class DemoConflict(Exception):
@@ -36,6 +40,7 @@ class DemoResult:
     conditions: int
     visits: int
     enrollments: int
+    time_entries: int = 0
 
 
 def demo_state() -> str:
@@ -95,6 +100,7 @@ def load_demo(
             _load_patient(spec, coordinator, practitioner.user, now, counts)
             if on_patient is not None:
                 on_patient()
+        counts["time_entries"] = _load_entries(plan, practices, teams)
         result = DemoResult(
             practices=len(practices),
             users=len(members),
@@ -102,6 +108,7 @@ def load_demo(
             conditions=counts["conditions"],
             visits=counts["visits"],
             enrollments=counts["enrollments"],
+            time_entries=counts["time_entries"],
         )
         record_event(
             "demo.loaded",
@@ -179,3 +186,39 @@ def _load_patient(
             now=now,
         )
         counts["enrollments"] += 1
+
+
+def _load_entries(
+    plan: DemoPlan,
+    practices: dict[str, Practice],
+    teams: dict[str, tuple[Membership, Membership]],
+) -> int:
+    """Log the planned contacts, each posted three minutes after it ended (so none is late)."""
+    timezones = {slug: practice.timezone for slug, practice in practices.items()}
+    patients = {
+        (p.practice.slug, p.mrn): p
+        for p in Patient.objects.filter(practice__in=practices.values()).select_related("practice")
+    }
+    count = 0
+    for item in plan_entries(plan, timezones):
+        coordinator = teams[item.practice][0]
+        ctx = PracticeContext(user=coordinator.user, membership=coordinator, source_ip=None)
+        started_at = item.started_at.astimezone(UTC)
+        ended_at = started_at + timedelta(minutes=item.minutes)
+        contact = Contact(
+            program=item.program,
+            kind=item.kind,
+            outcome=item.outcome,
+            started_at=started_at,
+            ended_at=ended_at,
+            summary=item.summary,
+            source=Source.MANUAL,
+        )
+        log_contact(
+            ctx=ctx,
+            patient=patients[(item.practice, item.mrn)],
+            contact=contact,
+            now=ended_at + timedelta(minutes=3),
+        )
+        count += 1
+    return count

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+"""The time-entry upload page, mounted at /time/import/."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from careledger.timelog.import_views import upload_entries
+
+urlpatterns: list[URLPattern] = [
+    path("", upload_entries, name="time-import"),
+]

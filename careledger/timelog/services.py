@@ -191,8 +191,8 @@ def _check(
         local = clash.started_at.astimezone(ZoneInfo(tz))
         errors.add(
             "started_at",
-            f"Overlaps your entry {clash.pk} that started {local:%Y-%m-%d %H:%M}; "
-            "one person cannot log two contacts at the same time.",
+            f"Overlaps entry {clash.pk} by {membership.user.get_username()} that started "
+            f"{local:%Y-%m-%d %H:%M}; one person cannot log two contacts at the same time.",
         )
     errors.raise_if_any()
     return enrollment, decision, late

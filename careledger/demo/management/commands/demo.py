@@ -88,7 +88,7 @@ class Command(BaseCommand):
             f"demo loaded for {today.isoformat()} (seed {plan.seed}): {result.practices} "
             f"practices, {result.users} logins, {result.patients} patients, "
             f"{result.conditions} conditions, {result.visits} visits, "
-            f"{result.enrollments} enrollments"
+            f"{result.enrollments} enrollments, {result.time_entries} time entries"
         )
         self.stdout.write(_logins_table())
 
