@@ -220,3 +220,45 @@ def test_fewer_than_four_patients_is_bad_input() -> None:
     with pytest.raises(CommandError) as raised:
         run_demo("--patients", "3")
     assert raised.value.returncode == 2
+
+
+def test_demo_time_entries_are_weekday_office_hours_before_today_and_never_late() -> None:
+    from zoneinfo import ZoneInfo
+
+    from careledger.timelog.models import TimeEntry
+
+    run_demo("--patients", "30")
+    entries = list(TimeEntry.objects.select_related("practice"))
+    assert len(entries) > 30
+    first = first_demo_month(TODAY)
+    for entry in entries:
+        zone = ZoneInfo(entry.practice.timezone)
+        start = entry.started_at.astimezone(zone)
+        end = entry.ended_at.astimezone(zone)
+        assert start.weekday() < 5
+        assert start.hour >= 8 and (end.hour, end.minute) <= (17, 0)
+        assert first <= start.date() < TODAY
+        assert not entry.late
+        assert (entry.created_at - entry.ended_at).total_seconds() == 180
+    assert any(not e.countable and e.not_countable_code == "unreached" for e in entries)
+    assert {e.program for e in entries} >= {"CCM", "RPM"}
+
+
+def test_the_previous_demo_month_has_patients_near_a_threshold() -> None:
+    from careledger.billing.facts import evaluate_patient_month
+    from careledger.billing.months import parse_month
+
+    run_demo("--patients", "30")
+    near = []
+    for patient in Patient.objects.filter(practice__slug="riverside"):
+        view = evaluate_patient_month(
+            patient=patient,
+            month=parse_month("2026-02", "America/Chicago"),
+            as_of=TODAY,
+            setting="physician_office",
+        )
+        for program, summary in view.programs.items():
+            needed = (summary.get("next_threshold") or {}).get("minutes_needed")
+            if needed is not None and 0 < needed <= 5:
+                near.append(program)
+    assert {"CCM", "RPM"} <= set(near)
