@@ -1,21 +1,23 @@
 """Build the engine's MonthFacts from stored records: the one facts builder (STYLE 2).
 
-Selectors read; this module turns what they read into frozen ``careledger.rules`` values.
-Where a fact the engine needs is not recorded anywhere yet, the builder says so with a flag
-(``FACT_NOT_RECORDED``) instead of guessing.
+The patient page, the dashboard, the pre-close worklist and the month close all call
+``build_month_facts``: it reads a whole panel with a constant number of queries (no query per
+patient), then assembles frozen ``careledger.rules`` values in plain Python. Where a fact the
+engine needs is not recorded anywhere yet, it says so with a flag (``FACT_NOT_RECORDED``)
+instead of guessing.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Q
 
-from careledger.patients.models import Condition, Enrollment, Patient
-from careledger.patients.selectors import is_established, needs_initiating_visit
+from careledger.accounts.models import Practice, User
+from careledger.patients.models import Condition, Enrollment, Patient, Visit
 from careledger.rules import (
     Flag,
     MonthFacts,
@@ -32,36 +34,77 @@ from .months import LocalMonth
 # P3: attempts that did not reach the patient reach the engine as kind "voicemail".
 VOICEMAIL = "voicemail"
 NOT_RECORDED = "FACT_NOT_RECORDED"
+# CPT's established patient: seen by the same practitioner within three years (RPM-10).
+ESTABLISHED_WITHIN = timedelta(days=3 * 365)
+# CCM-7: an initiating visit is needed when the patient was not seen within 12 months.
+INITIATING_WITHIN = timedelta(days=365)
 
 
 @dataclass(frozen=True)
 class PractitionerMonth:
     """The facts for one billing practitioner's programs, and the builder's own notes."""
 
+    patient_id: int
+    practitioner: User
     facts: MonthFacts
     notes: tuple[Flag, ...]
+    entry_ids: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-def enrollments_in_month(patient: Patient, month: LocalMonth) -> list[Enrollment]:
-    """Return the patient's enrollments that overlap the month (any status)."""
-    return list(
-        patient.enrollments.filter(started_on__lte=month.last_on)
+@dataclass
+class _PatientRecords:
+    patient: Patient
+    enrollments: list[Enrollment] = field(default_factory=list)
+    entries: list[StoredEntry] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+
+
+def build_month_facts(
+    *,
+    practice: Practice,
+    month: LocalMonth,
+    patient_ids: Iterable[int] | None = None,
+    coordinator_id: int | None = None,
+) -> dict[int, list[PractitionerMonth]]:
+    """Build the month's facts for the practice's enrolled patients, in five queries.
+
+    Narrow the panel with ``patient_ids`` or ``coordinator_id``. Patients without an enrollment
+    overlapping the month are absent from the answer.
+    """
+    enrollments = (
+        Enrollment.objects.filter(patient__practice=practice, started_on__lte=month.last_on)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=month.first_on))
-        .select_related("billing_practitioner")
-        .order_by("program", "-started_on")
+        .select_related("patient", "billing_practitioner")
+        .order_by("patient_id", "program", "-started_on", "-id")
     )
-
-
-def entries_near_month(patient: Patient, month: LocalMonth) -> list[StoredEntry]:
-    """Return the patient's live entries that touch the month (the engine splits at midnight)."""
-    return list(
-        StoredEntry.objects.filter(
-            patient=patient,
-            voided_at__isnull=True,
-            started_at__lt=month.ends_at,
-            ended_at__gt=month.starts_at,
-        ).order_by("started_at", "id")
-    )
+    if patient_ids is not None:
+        enrollments = enrollments.filter(patient_id__in=list(patient_ids))
+    if coordinator_id is not None:
+        enrollments = enrollments.filter(patient__coordinator_id=coordinator_id)
+    records: dict[int, _PatientRecords] = {}
+    for enrollment in enrollments:
+        record = records.setdefault(enrollment.patient_id, _PatientRecords(enrollment.patient))
+        record.enrollments.append(enrollment)
+    if not records:
+        return {}
+    ids = list(records)
+    for entry in StoredEntry.objects.filter(
+        patient_id__in=ids,
+        voided_at__isnull=True,
+        started_at__lt=month.ends_at,
+        ended_at__gt=month.starts_at,
+    ).order_by("started_at", "id"):
+        records[entry.patient_id].entries.append(entry)
+    for condition in Condition.objects.filter(patient_id__in=ids):
+        records[condition.patient_id].conditions.append(condition)
+    for visit in Visit.objects.filter(
+        patient_id__in=ids,
+        visited_on__lte=month.last_on,
+        visited_on__gte=month.last_on - ESTABLISHED_WITHIN,
+    ):
+        records[visit.patient_id].visits.append(visit)
+    return {pid: _assemble(record, month, practice.setting) for pid, record in records.items()}
 
 
 def engine_entry(entry: StoredEntry) -> TimeEntry | None:
@@ -94,49 +137,45 @@ def chronic_condition_count(conditions: Iterable[Condition], month: LocalMonth) 
     )
 
 
-def build_patient_month(
-    *, patient: Patient, month: LocalMonth, setting: str
-) -> list[PractitionerMonth]:
-    """Build one MonthFacts per billing practitioner with programs in the month."""
-    enrollments = enrollments_in_month(patient, month)
-    if not enrollments:
-        return []
+def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[PractitionerMonth]:
     by_practitioner: dict[int, list[Enrollment]] = defaultdict(list)
-    for enrollment in enrollments:
+    for enrollment in record.enrollments:
         by_practitioner[enrollment.billing_practitioner_id].append(enrollment)
-    entries = entries_near_month(patient, month)
-    chronic = chronic_condition_count(patient.conditions.all(), month)
+    chronic = chronic_condition_count(record.conditions, month)
+    patient = record.patient
     out = []
     for practitioner_id, group in sorted(by_practitioner.items()):
-        practitioner = group[0].billing_practitioner
         programs = tuple(sorted({e.program for e in group}))
-        consent = {}
-        for enrollment in group:
+        consent: dict[str, date] = {}
+        first_started: dict[str, date] = {}
+        for enrollment in group:  # newest first within a program
             if enrollment.consent_on is not None and enrollment.program not in consent:
                 consent[enrollment.program] = enrollment.consent_on
+            first_started[enrollment.program] = enrollment.started_on
+        seen = [v.visited_on for v in record.visits if v.practitioner_id == practitioner_id]
         patient_facts = PatientFacts(
             medicare_ffs=patient.coverage == Patient.Coverage.MEDICARE_FFS,
-            established_patient=is_established(
-                patient=patient, practitioner_id=practitioner_id, on=month.last_on
-            ),
+            established_patient=bool(seen),
             chronic_conditions=chronic,
             # Not recorded yet: PCM's single high-risk condition (engine: FACT_UNKNOWN).
             single_high_risk_condition=None,
             qmb=patient.qmb,
-            seen_by_billing_practitioner_within_12_months=not needs_initiating_visit(
-                patient=patient, practitioner_id=practitioner_id, on=month.last_on
+            seen_by_billing_practitioner_within_12_months=any(
+                day >= month.last_on - INITIATING_WITHIN for day in seen
             ),
         )
-        time_entries = tuple(
-            converted
-            for entry in entries
+        kept = [
+            (entry, converted)
+            for entry in record.entries
             if entry.program in programs and (converted := engine_entry(entry)) is not None
-        )
-        first_started = {e.program: e.started_on for e in group}
+        ]
+        entry_ids: dict[str, list[int]] = defaultdict(list)
+        for entry, _ in kept:
+            entry_ids[entry.program].append(entry.pk)
         facts = MonthFacts(
             month_start_on=month.first_on,
             practice_timezone=month.timezone,
-            billing_practitioner=practitioner.get_username(),
+            billing_practitioner=group[0].billing_practitioner.get_username(),
             setting=setting,
             patient=patient_facts,
             programs=programs,
@@ -145,10 +184,17 @@ def build_patient_month(
             # that started before this month is taken to have had its set-up billed.
             rpm_setup_already_billed=first_started.get("RPM", month.first_on) < month.first_on,
             rtm_setup_already_billed=first_started.get("RTM", month.first_on) < month.first_on,
-            time_entries=time_entries,
+            time_entries=tuple(converted for _, converted in kept),
         )
-        notes = _unrecorded_facts(programs)
-        out.append(PractitionerMonth(facts=facts, notes=notes))
+        out.append(
+            PractitionerMonth(
+                patient_id=patient.pk,
+                practitioner=group[0].billing_practitioner,
+                facts=facts,
+                notes=_unrecorded_facts(programs),
+                entry_ids={k: tuple(v) for k, v in entry_ids.items()},
+            )
+        )
     return out
 
 
@@ -186,9 +232,9 @@ class MonthView:
     @property
     def programs(self) -> dict[str, dict[str, object]]:
         out: dict[str, dict[str, object]] = {}
-        for _, result in self.results:
+        for built, result in self.results:
             for program, summary in result.programs.items():
-                out[program] = summary.as_dict()
+                out[program] = {**summary.as_dict(), "entry_ids": built.entry_ids.get(program, ())}
         return out
 
     @property
@@ -208,15 +254,15 @@ class MonthView:
         return sorted({r.rule_set for _, r in self.results if r.rule_set})
 
 
-def evaluate_patient_month(
-    *, patient: Patient, month: LocalMonth, as_of: date, setting: str
-) -> MonthView:
-    """Evaluate a stored patient-month with the same engine as the month close."""
-    built = build_patient_month(patient=patient, month=month, setting=setting)
+def evaluate_built(built: list[PractitionerMonth], month: LocalMonth, as_of: date) -> MonthView:
+    """Run the engine over one patient's built facts."""
     results = tuple((b, evaluate_month(b.facts, as_of=as_of)) for b in built)
     return MonthView(month=month, as_of=as_of, results=results)
 
 
-def as_of_bounds(month: LocalMonth, as_of: date) -> date:
-    """Clamp a live view's as_of into the month (a past month is seen as a whole)."""
-    return min(max(as_of, month.first_on - timedelta(days=1)), month.last_on)
+def evaluate_patient_month(
+    *, patient: Patient, month: LocalMonth, as_of: date, setting: str | None = None
+) -> MonthView:
+    """Evaluate one stored patient-month with the same builder and engine as the close."""
+    built = build_month_facts(practice=patient.practice, month=month, patient_ids=[patient.pk])
+    return evaluate_built(built.get(patient.pk, []), month, as_of)
