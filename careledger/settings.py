@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "careledger.timelog",
     "careledger.careplans",
     "careledger.devices",
+    "careledger.worklists",
     "careledger.billing",
     "careledger.api",
     "careledger.web",

@@ -92,3 +92,39 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     told_one_practitioner = True
     told_right_to_stop = True
     created_at = factory.LazyFunction(timezone.now)
+
+
+def log_minutes(
+    enrollment: Enrollment,
+    minutes: int,
+    *,
+    start: dt.datetime,
+    kind: str = "interactive_call",
+    outcome: str = "reached",
+    staff: User | None = None,
+) -> object:
+    """Store a countable entry directly (the services' own tests cover validation)."""
+    from careledger.timelog.models import TimeEntry
+
+    patient = enrollment.patient
+    user = staff or enrollment.billing_practitioner
+    return TimeEntry.objects.create(
+        practice=patient.practice,
+        patient=patient,
+        enrollment=enrollment,
+        program=enrollment.program,
+        staff=user,
+        credential="RN",
+        rule_class="clinical_staff",
+        started_at=start,
+        ended_at=start + dt.timedelta(minutes=minutes),
+        seconds=minutes * 60,
+        kind=kind,
+        outcome=outcome,
+        source="manual",
+        interactive=kind in ("interactive_call", "video") and outcome == "reached",
+        countable=True,
+        created_by=user,
+        created_at=start,
+        updated_at=start,
+    )

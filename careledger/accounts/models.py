@@ -61,6 +61,12 @@ class Practice(models.Model):
     mac_name = models.CharField("Medicare administrative contractor", max_length=100, blank=True)
     mac_payer_id = models.CharField("MAC payer id", max_length=20, blank=True)
     claim_submitter_id = models.CharField(max_length=40, blank=True)
+    federal_holidays = models.BooleanField(
+        "U.S. federal holidays are not business days", default=True
+    )
+    pre_close_window_minutes = models.PositiveSmallIntegerField(
+        default=5, help_text="The worklist lists patients this many minutes below a threshold."
+    )
     min_summary_sentences = models.PositiveSmallIntegerField(
         default=2,
         help_text="Sentences of clinical content a countable time entry's summary needs.",

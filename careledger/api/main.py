@@ -5,7 +5,15 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.throttling import AuthRateThrottle
 
-from careledger.api import audit, auth_token, careplans, devices, patients, timelog
+from careledger.api import (
+    audit,
+    auth_token,
+    careplans,
+    devices,
+    patients,
+    timelog,
+    worklists,
+)
 from careledger.api.auth import TokenAuth
 from careledger.api.errors import install_error_handlers
 
@@ -25,3 +33,4 @@ api.add_router("/audit-events", audit.router)
 api.add_router("", timelog.router)
 api.add_router("", careplans.router)
 api.add_router("", devices.router)
+api.add_router("", worklists.router)

@@ -237,6 +237,7 @@ class ProgramMonthOut(Schema):
     reading_days: int | None = None
     next_threshold: NextThresholdOut | None = None
     next_device_threshold: NextThresholdOut | None = None
+    entry_ids: list[int] = []
 
 
 class LineOut(Schema):

@@ -43,6 +43,10 @@ EVENTS: dict[str, EventType] = {
     "timer.stopped": EventType("U", "Timer stopped and entry saved"),
     "timer.discarded": EventType("U", "Timer discarded"),
     "month.viewed": EventType("R", "Patient month viewed"),
+    "dashboard.viewed": EventType("R", "Minutes dashboard viewed"),
+    "worklist.viewed": EventType("R", "Pre-close worklist viewed"),
+    "worklist.assigned": EventType("C", "Worklist outreach assigned"),
+    "worklist.exported": EventType("E", "Pre-close worklist exported"),
     "timeentry.day_viewed": EventType("R", "Own day's time entries viewed"),
     # care plans
     "careplan.started": EventType("C", "Care plan started"),

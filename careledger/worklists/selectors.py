@@ -1,0 +1,235 @@
+"""The dashboard rows and the pre-close worklist, from the one facts builder and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from careledger.accounts.models import Practice
+from careledger.billing.facts import build_month_facts, evaluate_built
+from careledger.billing.months import LocalMonth
+from careledger.lib.business_days import pre_close_opens_on, us_federal_holidays
+from careledger.patients.models import Patient
+from careledger.worklists.fees import national_fee
+from careledger.worklists.models import OutreachAssignment, PracticeFee, PracticeHoliday
+
+# The base code a further threshold replaces within one family (RPM-2, RPM-3, RTM-1): reaching
+# 99457 replaces 99470, so what is at stake is the difference.
+REPLACES = {
+    "99457": "99470",
+    "98980": "98979",
+    "99454": "99445",
+    "98976": "98984",
+    "98977": "98985",
+    "98978": "98986",
+}
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """One enrolled patient and program in the month, as the engine sees it now."""
+
+    patient_id: int
+    mrn: str
+    name: str
+    coordinator_id: int | None
+    program: str
+    minutes: int
+    interactive_contact: bool
+    reading_days: int | None
+    codes: tuple[str, ...]
+    flags: tuple[str, ...]
+    next_code: str | None
+    minutes_needed: int | None
+    device_next_code: str | None
+    reading_days_needed: int | None
+    entry_ids: tuple[int, ...]
+    projected_value: Decimal | None
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    """A patient-program a short contact (or more readings) away from its next code."""
+
+    row: PanelRow
+    reason: str  # "minutes" or "reading_days"
+    reachable: bool
+    every_remaining_day: bool
+    value_at_stake: Decimal | None
+    value_per_minute: Decimal | None
+    assigned_to: str | None
+
+    @property
+    def next_code(self) -> str | None:
+        return self.row.next_code if self.reason == "minutes" else self.row.device_next_code
+
+
+class Fees:
+    """Amounts by code on a date: the practice's own first, then the shipped table."""
+
+    def __init__(self, practice: Practice, on: date) -> None:
+        self.on = on
+        self.own: dict[str, Decimal] = {}
+        for fee in PracticeFee.objects.filter(practice=practice, effective_on__lte=on).order_by(
+            "code", "-effective_on"
+        ):
+            self.own.setdefault(fee.code, fee.amount)
+
+    def amount(self, code: str | None) -> Decimal | None:
+        if code is None:
+            return None
+        return self.own.get(code, national_fee(code, self.on))
+
+    def at_stake(self, next_code: str | None, codes: tuple[str, ...]) -> Decimal | None:
+        gain = self.amount(next_code)
+        if gain is None or next_code is None:
+            return None
+        replaced = REPLACES.get(next_code)
+        if replaced in codes:
+            lost = self.amount(replaced)
+            return None if lost is None else gain - lost
+        return gain
+
+
+def panel_rows(
+    *,
+    practice: Practice,
+    month: LocalMonth,
+    as_of: date,
+    coordinator_id: int | None = None,
+    patient_ids: list[int] | None = None,
+) -> list[PanelRow]:
+    """Return one row per enrolled patient and program, ordered by patient name."""
+    built = build_month_facts(
+        practice=practice, month=month, coordinator_id=coordinator_id, patient_ids=patient_ids
+    )
+    patients = {
+        p.pk: p
+        for p in Patient.objects.filter(pk__in=list(built)).only(
+            "id", "mrn", "given_name", "family_name", "coordinator_id"
+        )
+    }
+    fees = Fees(practice, month.last_on)
+    rows: list[PanelRow] = []
+    for patient_id, parts in built.items():
+        patient = patients[patient_id]
+        view = evaluate_built(parts, month, as_of)
+        for built_part, result in view.results:
+            for program, summary in result.programs.items():
+                codes = tuple(line.code for line in result.lines if line.program == program)
+                value = sum(
+                    (
+                        (fees.amount(line.code) or Decimal(0)) * line.units
+                        for line in result.lines
+                        if line.program == program
+                    ),
+                    Decimal(0),
+                )
+                nxt, device = summary.next_threshold, summary.next_device_threshold
+                rows.append(
+                    PanelRow(
+                        patient_id=patient_id,
+                        mrn=patient.mrn,
+                        name=patient.name,
+                        coordinator_id=patient.coordinator_id,
+                        program=program,
+                        minutes=summary.minutes,
+                        interactive_contact=summary.interactive_contact,
+                        reading_days=summary.reading_days,
+                        codes=codes,
+                        flags=tuple(
+                            sorted({f.code for f in result.flags if f.program in (program, None)})
+                        ),
+                        next_code=nxt.code if nxt else None,
+                        minutes_needed=nxt.minutes_needed if nxt else None,
+                        device_next_code=device.code if device else None,
+                        reading_days_needed=device.reading_days_needed if device else None,
+                        entry_ids=built_part.entry_ids.get(program, ()),
+                        projected_value=value if codes else None,
+                    )
+                )
+    rows.sort(key=lambda r: (r.name, r.patient_id, r.program))
+    return rows
+
+
+def holidays_of(practice: Practice, year: int) -> frozenset[date]:
+    """Return the practice's non-business days of ``year``."""
+    own = set(
+        PracticeHoliday.objects.filter(practice=practice, day__year=year).values_list(
+            "day", flat=True
+        )
+    )
+    federal = us_federal_holidays(year) if practice.federal_holidays else frozenset()
+    return frozenset(own) | federal
+
+
+def worklist_opens_on(practice: Practice, month: LocalMonth) -> date:
+    """Return the day the month's pre-close worklist opens for the practice."""
+    year, number = month.first_on.year, month.first_on.month
+    return pre_close_opens_on(year, number, holidays_of(practice, year))
+
+
+def pre_close_worklist(
+    *, practice: Practice, month: LocalMonth, as_of: date, coordinator_id: int | None = None
+) -> list[WorklistItem]:
+    """List patients a short contact or a few readings from their next code, best value first.
+
+    Minutes: within the practice's window (default 5) below the next threshold. Reading days:
+    the next device code still reachable in the period (or out of reach, listed last).
+    """
+    window = practice.pre_close_window_minutes
+    rows = panel_rows(practice=practice, month=month, as_of=as_of, coordinator_id=coordinator_id)
+    fees = Fees(practice, month.last_on)
+    assigned = {
+        (a.patient_id, a.program): a.assigned_to.get_username()
+        for a in OutreachAssignment.objects.filter(practice=practice, month=month.label)
+        .select_related("assigned_to")
+        .order_by("assigned_at")
+    }
+    month_open = as_of <= month.last_on
+    items: list[WorklistItem] = []
+    for row in rows:
+        needed = row.minutes_needed
+        if needed is not None and 0 < needed <= window:
+            value = fees.at_stake(row.next_code, row.codes)
+            items.append(
+                WorklistItem(
+                    row=row,
+                    reason="minutes",
+                    reachable=month_open,
+                    every_remaining_day=False,
+                    value_at_stake=value,
+                    value_per_minute=(value / needed) if value is not None else None,
+                    assigned_to=assigned.get((row.patient_id, row.program)),
+                )
+            )
+        days_needed = row.reading_days_needed
+        if days_needed is not None and days_needed > 0 and row.reading_days is not None:
+            days_left = (month.last_on - as_of).days + 1 if month_open else 0
+            value = fees.at_stake(row.device_next_code, row.codes)
+            items.append(
+                WorklistItem(
+                    row=row,
+                    reason="reading_days",
+                    reachable=days_needed <= days_left,
+                    every_remaining_day=days_needed == days_left,
+                    value_at_stake=value,
+                    value_per_minute=None,
+                    assigned_to=assigned.get((row.patient_id, row.program)),
+                )
+            )
+    items.sort(
+        key=lambda i: (
+            not i.reachable,
+            -(i.value_per_minute or i.value_at_stake or Decimal(0)),
+            i.row.minutes_needed or 0,
+            i.row.name,
+        )
+    )
+    return items
+
+
+def days_left_in_month(month: LocalMonth, as_of: date) -> int:
+    """Return the days from ``as_of`` to the month's end, both included."""
+    return max((month.last_on - as_of + timedelta(days=1)).days, 0)
