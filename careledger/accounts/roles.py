@@ -69,6 +69,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patient.import": frozenset({Role.MANAGER, Role.ADMIN}),
     "time.log": CLINICAL_WRITERS,
     "time.import": frozenset({Role.MANAGER, Role.ADMIN}),
+    "careplan.view": ALL_ROLES,
     "careplan.edit": CLINICAL_WRITERS,
     "careplan.sign": frozenset({Role.PRACTITIONER}),
     "device.edit": CLINICAL_WRITERS,

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from django.db.models import Q
 
 from careledger.accounts.models import Practice, User
+from careledger.careplans.models import Kind
+from careledger.careplans.selectors import current_plan_kinds
 from careledger.patients.models import Condition, Enrollment, Patient, Visit
 from careledger.rules import (
     Flag,
@@ -58,6 +60,7 @@ class _PatientRecords:
     entries: list[StoredEntry] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+    plan_kinds: frozenset[str] = frozenset()
 
 
 def build_month_facts(
@@ -104,6 +107,10 @@ def build_month_facts(
         visited_on__gte=month.last_on - ESTABLISHED_WITHIN,
     ):
         records[visit.patient_id].visits.append(visit)
+    # CCM-8, PCM-1: the care-plan fact is the plan's state at the end of the month's last day.
+    plans = current_plan_kinds(practice=practice, patient_ids=ids, on=month.last_on)
+    for pid, kinds in plans.items():
+        records[pid].plan_kinds = kinds
     return {pid: _assemble(record, month, practice.setting) for pid, record in records.items()}
 
 
@@ -180,6 +187,8 @@ def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[
             patient=patient_facts,
             programs=programs,
             consent_on=consent,
+            comprehensive_care_plan=Kind.COMPREHENSIVE in record.plan_kinds,
+            disease_specific_care_plan=Kind.DISEASE_SPECIFIC in record.plan_kinds,
             # RPM-16 interim: the set-up code belongs to the episode's first month; an enrollment
             # that started before this month is taken to have had its set-up billed.
             rpm_setup_already_billed=first_started.get("RPM", month.first_on) < month.first_on,

@@ -10,6 +10,13 @@ from django.http import HttpRequest
 from careledger.accounts.access import active_memberships
 from careledger.accounts.roles import Role
 
+NAV_SECTIONS = {
+    "audit-log": "audit",
+    "my-day": "my-day",
+    "time-import": "time-import",
+    "careplan-worklist": "care-plans",
+}
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """Give the header what it shows: practice, role, permissions and the practice switcher."""
@@ -21,13 +28,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     url_name = match.url_name if match is not None else ""
     return {
         **common,
-        "nav_section": "audit" if url_name == "audit-log" else "patients",
+        "nav_section": NAV_SECTIONS.get(url_name or "", "patients"),
         "current_practice": ctx.practice,
         "current_role": ctx.role,
         "current_role_label": Role(ctx.role).label,
         "may_view_audit": ctx.may("audit.view"),
         "may_edit_patients": ctx.may("patient.edit"),
         "may_edit_enrollments": ctx.may("enrollment.edit"),
+        "may_log_time": ctx.may("time.log"),
+        "may_import_time": ctx.may("time.import"),
         # Only users in several practices see the switcher.
         "switchable_memberships": [
             m for m in active_memberships(ctx.user) if m.practice_id != ctx.practice.pk

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from careledger.accounts.access import public
-from careledger.web.views import audit, auth, enrollments, patients
+from careledger.web.views import audit, auth, enrollments, months, patients
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -34,4 +34,5 @@ urlpatterns = [
         name="enrollment-end",
     ),
     path("audit/", audit.audit_log, name="audit-log"),
+    path("patients/<int:patient_id>/month/", months.patient_month, name="patient-month"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from careledger.accounts.access import PracticeContext, requires
 from careledger.audit.services import record_event
+from careledger.careplans.selectors import panel_context as careplan_panel
 from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import Enrollment, Patient
@@ -137,6 +138,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "enrollments": list(enrollments_of(patient)),
         "conditions": list(patient.conditions.order_by("-chronic", "icd10_code")),
         "visits": list(patient.visits.select_related("practitioner").order_by("-visited_on")),
+        **careplan_panel(patient, today),
     }
     return render(request, "web/patients/detail.html", context)
 
