@@ -30,11 +30,7 @@ stores nothing and is reported as (line, field, message).
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -46,6 +42,14 @@ from careledger.accounts.access import PracticeContext
 from careledger.accounts.models import Membership, Practice, User
 from careledger.accounts.roles import Credential, Role
 from careledger.audit.services import record_event
+from careledger.lib.csvimport import (
+    Problems,
+    RowProblem,
+    Unreadable,
+    decode_csv,
+    parse_iso_date,
+    read_table,
+)
 from careledger.lib.identifiers import icd10_problem, normalize_icd10
 from careledger.lib.localtime import local_today
 from careledger.patients.models import Patient
@@ -72,7 +76,6 @@ REQUIRED_COLUMNS = ("mrn", "given_name", "family_name", "birth_date", "sex")
 MAX_BYTES = 10 * 1024 * 1024  # reliability case 14: refuse oversized uploads up front
 MAX_ROWS = 20_000
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SEXES = {
     "female": "female",
     "f": "female",
@@ -96,15 +99,6 @@ _TEXT_FIELDS = (
 )
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One reason a row (or the file, line 1 for the header) cannot be imported."""
-
-    line: int
-    field: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -134,19 +128,12 @@ class ImportReport:
         return len({p.line for p in self.problems})
 
 
-class RosterUnreadable(Exception):
+class RosterUnreadable(Unreadable):
     """The file cannot be read as a UTF-8 CSV at all (not a row problem)."""
 
 
 @dataclass
-class _Problems:
-    items: list[RowProblem] = field(default_factory=list)
-
-    def add(self, line: int, field_name: str, message: str) -> None:
-        problem = RowProblem(line, field_name, message)
-        if problem not in self.items:
-            self.items.append(problem)
-
+class _Problems(Problems):
     def add_error(self, line: int, error: ValidationError) -> None:
         if hasattr(error, "error_dict"):
             for name, errors in error.error_dict.items():
@@ -168,14 +155,7 @@ def system_context(practice: Practice) -> PracticeContext:
 
 def decode_roster(content: bytes) -> str:
     """Decode the file's bytes as UTF-8, dropping a byte-order mark."""
-    if len(content) > MAX_BYTES:
-        raise RosterUnreadable(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RosterUnreadable(
-            f"the file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"
-        ) from None
+    return decode_csv(content, max_bytes=MAX_BYTES, error=RosterUnreadable)
 
 
 def import_roster(
@@ -235,45 +215,15 @@ def import_roster(
     )
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        yield start, cells
-
-
 def _parse(
     ctx: PracticeContext, text: str, now: datetime, problems: _Problems
 ) -> tuple[list[RosterRow], int]:
     """Return the rows that are fine and how many data rows the file holds."""
-    records = _records(text)
-    try:
-        header_line, header = next(records)
-    except StopIteration:
-        problems.add(1, "header", "The file is empty; the first line must name the columns.")
-        return [], 0
-    except csv.Error as exc:
-        problems.add(1, "header", f"The header cannot be read as CSV: {exc}.")
-        return [], 0
-    columns = [name.strip().lower() for name in header]
-    for name in columns:
-        if name not in COLUMNS:
-            problems.add(
-                header_line, name or "header", f"Unknown column; use: {', '.join(COLUMNS)}."
-            )
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            problems.add(header_line, name, "This required column is missing.")
-    duplicated = sorted({name for name in columns if columns.count(name) > 1})
-    for name in duplicated:
-        problems.add(header_line, name, "This column appears more than once.")
+    table = read_table(
+        text, columns=COLUMNS, required=REQUIRED_COLUMNS, max_rows=MAX_ROWS, problems=problems
+    )
     if problems.items:
-        return [], 0
-
+        return [], table.count
     coordinators = {
         m.user.get_username(): m.user.pk
         for m in Membership.objects.filter(practice=ctx.practice, is_active=True).select_related(
@@ -282,33 +232,17 @@ def _parse(
     }
     first_line: dict[str, int] = {}
     rows: list[RosterRow] = []
-    seen = 0
-    line = header_line
-    try:
-        for line, cells in records:
-            if not any(cell.strip() for cell in cells):
-                continue
-            seen += 1
-            if seen > MAX_ROWS:
-                problems.add(line, "row", f"A roster holds at most {MAX_ROWS} rows; split it.")
-                break
-            if len(cells) != len(columns):
-                problems.add(line, "row", f"Expected {len(columns)} cells, found {len(cells)}.")
-                continue
-            values = {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
-            row = _parse_row(ctx, line, values, now, coordinators, problems)
-            mrn = values["mrn"]
-            if mrn:
-                if mrn in first_line:
-                    problems.add(line, "mrn", f"MRN {mrn} is also on line {first_line[mrn]}.")
-                else:
-                    first_line[mrn] = line
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        # csv.Error comes from the record after the last one read.
-        problems.add(line + 1, "row", f"Not valid CSV: {exc}.")
-    return rows, seen
+    for line, values in table.rows:
+        row = _parse_row(ctx, line, values, now, coordinators, problems)
+        mrn = values["mrn"]
+        if mrn:
+            if mrn in first_line:
+                problems.add(line, "mrn", f"MRN {mrn} is also on line {first_line[mrn]}.")
+            else:
+                first_line[mrn] = line
+        if row is not None:
+            rows.append(row)
+    return rows, table.count
 
 
 def _parse_row(
@@ -321,7 +255,7 @@ def _parse_row(
 ) -> RosterRow | None:
     before = len(problems.items)
     data: dict[str, Any] = {name: values.get(name, "") for name in _TEXT_FIELDS}
-    data["birth_date"] = _parse_date(values["birth_date"], line, "birth_date", problems)
+    data["birth_date"] = parse_iso_date(values["birth_date"], line, "birth_date", problems)
     sex = _SEXES.get(values["sex"].lower())
     if sex is None:
         problems.add(line, "sex", "Use female, male, other or unknown (or F, M, O, U).")
@@ -360,20 +294,6 @@ def _parse_row(
     return RosterRow(line=line, patient=data, conditions=conditions)
 
 
-def _parse_date(raw: str, line: int, name: str, problems: _Problems) -> date | None:
-    if not raw:
-        problems.add(line, name, "This field is required (YYYY-MM-DD).")
-        return None
-    if not _DATE.fullmatch(raw):
-        problems.add(line, name, f"{raw!r} is not a date; write YYYY-MM-DD.")
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.add(line, name, f"{raw} is not a calendar date.")
-        return None
-
-
 def _parse_conditions(
     ctx: PracticeContext, line: int, raw: str, now: datetime, problems: _Problems
 ) -> tuple[tuple[str, date | None], ...]:
@@ -391,7 +311,7 @@ def _parse_conditions(
             continue
         onset_on = None
         if onset_text.strip():
-            onset_on = _parse_date(onset_text.strip(), line, "conditions", problems)
+            onset_on = parse_iso_date(onset_text.strip(), line, "conditions", problems)
             if onset_on is not None and onset_on > today:
                 problems.add(line, "conditions", f"The onset of {code} is in the future.")
         if any(code == seen for seen, _ in found):

@@ -99,7 +99,7 @@ def create_patient(*, ctx: PracticeContext, data: dict[str, Any], now: datetime)
     return patient
 
 
-def _member_user(ctx: PracticeContext, user: User | int, field: str) -> User:
+def _membership_of(ctx: PracticeContext, user: User | int, field: str) -> Membership:
     user_id = user.pk if isinstance(user, User) else user
     membership = (
         Membership.objects.filter(practice=ctx.practice, user_id=user_id, is_active=True)
@@ -108,18 +108,15 @@ def _member_user(ctx: PracticeContext, user: User | int, field: str) -> User:
     )
     if membership is None:
         raise field_error(field, "This person is not a member of the practice.")
-    return membership.user
+    return membership
+
+
+def _member_user(ctx: PracticeContext, user: User | int, field: str) -> User:
+    return _membership_of(ctx, user, field).user
 
 
 def _billing_member(ctx: PracticeContext, user: User | int, field: str) -> Membership:
-    user_id = user.pk if isinstance(user, User) else user
-    membership = (
-        Membership.objects.filter(practice=ctx.practice, user_id=user_id, is_active=True)
-        .select_related("user")
-        .first()
-    )
-    if membership is None:
-        raise field_error(field, "This person is not a member of the practice.")
+    membership = _membership_of(ctx, user, field)
     if membership.rule_class != RuleClass.PHYSICIAN_QHP or not membership.npi:
         raise field_error(
             field, "A billing practitioner must be a physician or QHP with an individual NPI."

@@ -41,11 +41,8 @@ problem (or for a dry run). Each problem is reported as (line, field, message).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,7 +52,15 @@ from django.db import transaction
 from careledger.accounts.access import PracticeContext
 from careledger.accounts.models import Membership
 from careledger.audit.services import record_event
-from careledger.patients.importer import RowProblem, system_context
+from careledger.lib.csvimport import (
+    Problems,
+    RowProblem,
+    Unreadable,
+    decode_csv,
+    parse_iso_date,
+    read_table,
+)
+from careledger.patients.importer import system_context
 from careledger.patients.models import Patient, Program
 from careledger.timelog.models import Kind, Outcome, Source
 from careledger.timelog.services import MAX_ENTRY, Contact, log_contact
@@ -146,7 +151,7 @@ class ImportReport:
         return any(p.line == 1 for p in self.problems)
 
 
-class EntriesUnreadable(Exception):
+class EntriesUnreadable(Unreadable):
     """The file cannot be read as a UTF-8 CSV at all (not a row problem)."""
 
 
@@ -160,14 +165,7 @@ class _Row:
 
 
 @dataclass
-class _Problems:
-    items: list[RowProblem] = field(default_factory=list)
-
-    def add(self, line: int, field_name: str, message: str) -> None:
-        problem = RowProblem(line, field_name, message)
-        if problem not in self.items:
-            self.items.append(problem)
-
+class _Problems(Problems):
     def add_error(
         self, line: int, error: ValidationError, *, end_field: str, skip: frozenset[str]
     ) -> None:
@@ -191,16 +189,7 @@ class _Rollback(Exception):
 
 def decode_entries(content: bytes) -> str:
     """Decode the file's bytes as UTF-8, dropping a byte-order mark."""
-    if len(content) > MAX_BYTES:
-        raise EntriesUnreadable(
-            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it"
-        )
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EntriesUnreadable(
-            f"the file is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"
-        ) from None
+    return decode_csv(content, max_bytes=MAX_BYTES, error=EntriesUnreadable)
 
 
 def import_entries(
@@ -289,64 +278,16 @@ def _clash(spans: list[tuple[datetime, datetime, int]], contact: Contact) -> int
     return None
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        yield start, cells
-
-
 def _parse(ctx: PracticeContext, text: str, problems: _Problems) -> tuple[list[_Row], int]:
     """Return the rows whose cells are fine, in file order, and how many data rows there are."""
-    records = _records(text)
-    try:
-        header_line, header = next(records)
-    except StopIteration:
-        problems.add(1, "header", "The file is empty; the first line must name the columns.")
+    table = read_table(
+        text, columns=COLUMNS, required=REQUIRED_COLUMNS, max_rows=MAX_ROWS, problems=problems
+    )
+    if table.columns and "end_time" not in table.columns and "minutes" not in table.columns:
+        problems.add(1, "end_time", "Give an end_time or a minutes column.")
+    if any(problem.line == 1 for problem in problems.items):
         return [], 0
-    except csv.Error as exc:
-        problems.add(1, "header", f"The header cannot be read as CSV: {exc}.")
-        return [], 0
-    columns = [name.strip().lower() for name in header]
-    for name in columns:
-        if name not in COLUMNS:
-            problems.add(
-                header_line, name or "header", f"Unknown column; use: {', '.join(COLUMNS)}."
-            )
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            problems.add(header_line, name, "This required column is missing.")
-    if "end_time" not in columns and "minutes" not in columns:
-        problems.add(header_line, "end_time", "Give an end_time or a minutes column.")
-    for name in sorted({name for name in columns if columns.count(name) > 1}):
-        problems.add(header_line, name, "This column appears more than once.")
-    if problems.items:
-        return [], 0
-
-    cells_by_line: list[tuple[int, dict[str, str]]] = []
-    seen = 0
-    line = header_line
-    try:
-        for line, cells in records:
-            if not any(cell.strip() for cell in cells):
-                continue
-            seen += 1
-            if seen > MAX_ROWS:
-                problems.add(line, "row", f"A file holds at most {MAX_ROWS} rows; split it.")
-                break
-            if len(cells) != len(columns):
-                problems.add(line, "row", f"Expected {len(columns)} cells, found {len(cells)}.")
-                continue
-            values = {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
-            cells_by_line.append((line, values))
-    except csv.Error as exc:
-        # csv.Error comes from the record after the last one read.
-        problems.add(line + 1, "row", f"Not valid CSV: {exc}.")
-
+    cells_by_line = list(table.rows)
     mrns = {values["mrn"] for _, values in cells_by_line if values["mrn"]}
     patients = {p.mrn: p for p in Patient.objects.filter(practice=ctx.practice, mrn__in=mrns)}
     members = {
@@ -361,7 +302,7 @@ def _parse(ctx: PracticeContext, text: str, problems: _Problems) -> tuple[list[_
         row = _parse_row(line, values, patients, members, zone, problems)
         if row is not None:
             rows.append(row)
-    return rows, seen
+    return rows, table.count
 
 
 def _parse_row(
@@ -395,7 +336,7 @@ def _parse_row(
     if outcome not in Outcome.values:
         problems.add(line, "outcome", f"Choose one of: {', '.join(Outcome.values)}.")
 
-    day = _parse_date(values["date"], line, problems)
+    day = parse_iso_date(values["date"], line, "date", problems)
     start_clock = _parse_clock(values["start_time"], line, "start_time", problems)
     end_raw, minutes_raw = values.get("end_time", ""), values.get("minutes", "")
     end_clock = _parse_clock(end_raw, line, "end_time", problems) if end_raw else None
@@ -438,20 +379,6 @@ def _parse_row(
     )
     end_field = "end_time" if end_raw else "minutes"
     return _Row(line, patient, membership, contact, end_field)
-
-
-def _parse_date(raw: str, line: int, problems: _Problems) -> date | None:
-    if not raw:
-        problems.add(line, "date", "This field is required (YYYY-MM-DD).")
-        return None
-    if not _DATE.fullmatch(raw):
-        problems.add(line, "date", f"{raw!r} is not a date; write YYYY-MM-DD.")
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.add(line, "date", f"{raw} is not a calendar date.")
-        return None
 
 
 def _parse_clock(raw: str, line: int, name: str, problems: _Problems) -> time | None:
