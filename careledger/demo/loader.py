@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
 
@@ -12,6 +12,20 @@ from careledger.accounts.access import PracticeContext
 from careledger.accounts.models import Membership, Practice, User
 from careledger.accounts.services import add_member, create_practice
 from careledger.audit.services import record_event
+from careledger.careplans.models import AcuteEvent
+from careledger.careplans.services import (
+    publish_version,
+    record_acute_event,
+    record_sharing,
+    save_draft,
+    start_plan,
+)
+from careledger.demo.careplan_plan import (
+    HOSPITAL,
+    CarePlanSpec,
+    plan_content,
+    reviewed_content,
+)
 from careledger.demo.data import DEMO_PASSWORD, LAKESIDE, PRACTICES, RIVERSIDE, STAFF
 from careledger.demo.plan import DemoPlan, PatientSpec
 from careledger.demo.time_plan import plan_entries
@@ -41,6 +55,8 @@ class DemoResult:
     visits: int
     enrollments: int
     time_entries: int = 0
+    care_plans: int = 0
+    care_plan_versions: int = 0
 
 
 def demo_state() -> str:
@@ -64,7 +80,13 @@ def load_demo(
         raise DemoConflict(
             f"user {', '.join(taken)} already exists; load the demo into a fresh database"
         )
-    counts = {"conditions": 0, "visits": 0, "enrollments": 0}
+    counts = {
+        "conditions": 0,
+        "visits": 0,
+        "enrollments": 0,
+        "care_plans": 0,
+        "care_plan_versions": 0,
+    }
     with transaction.atomic():
         practices = {
             slug: create_practice(actor=None, data=data, now=now)
@@ -97,7 +119,7 @@ def load_demo(
         }
         for spec in plan.patients:
             coordinator, practitioner = teams[spec.practice]
-            _load_patient(spec, coordinator, practitioner.user, now, counts)
+            _load_patient(spec, coordinator, practitioner, now, counts)
             if on_patient is not None:
                 on_patient()
         counts["time_entries"] = _load_entries(plan, practices, teams)
@@ -109,6 +131,8 @@ def load_demo(
             visits=counts["visits"],
             enrollments=counts["enrollments"],
             time_entries=counts["time_entries"],
+            care_plans=counts["care_plans"],
+            care_plan_versions=counts["care_plan_versions"],
         )
         record_event(
             "demo.loaded",
@@ -124,26 +148,36 @@ def load_demo(
     return result
 
 
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    """Return a moment of ``day`` in UTC that falls on the same local day in both demo zones."""
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
 def _load_patient(
     spec: PatientSpec,
     coordinator: Membership,
-    practitioner: User,
+    practitioner_member: Membership,
     now: datetime,
     counts: dict[str, int],
 ) -> None:
     # The coordinator enters the record and obtains consent; the practitioner bills and orders.
     ctx = PracticeContext(user=coordinator.user, membership=coordinator, source_ip=None)
+    practitioner = practitioner_member.user
+    # The chart and its problem list date from the initiating visit, before any care plan.
+    charted_at = _at(spec.charted_on, 15)
     patient = create_patient(
-        ctx=ctx, data={**spec.patient_data(), "coordinator": coordinator.user}, now=now
+        ctx=ctx, data={**spec.patient_data(), "coordinator": coordinator.user}, now=charted_at
     )
+    conditions: list[tuple[int, str]] = []
     for condition in spec.conditions:
-        add_condition(
+        added = add_condition(
             ctx=ctx,
             patient=patient,
             icd10_code=condition.icd10_code,
             onset_on=condition.onset_on,
-            now=now,
+            now=charted_at,
         )
+        conditions.append((added.pk, added.icd10_code))
         counts["conditions"] += 1
     for visit in spec.visits:
         record_visit(
@@ -186,6 +220,70 @@ def _load_patient(
             now=now,
         )
         counts["enrollments"] += 1
+    signer = PracticeContext(user=practitioner, membership=practitioner_member, source_ip=None)
+    for plan_spec in spec.care_plans:
+        _load_care_plan(plan_spec, patient, conditions, ctx, signer)
+        counts["care_plans"] += 1
+        counts["care_plan_versions"] += len(plan_spec.versions)
+
+
+def _load_care_plan(
+    spec: CarePlanSpec,
+    patient: Patient,
+    conditions: list[tuple[int, str]],
+    drafter: PracticeContext,
+    signer: PracticeContext,
+) -> None:
+    """Draft (coordinator), publish and sign (practitioner), share (coordinator), in order."""
+    first = spec.versions[0]
+    plan = start_plan(
+        ctx=drafter,
+        patient=patient,
+        kind=spec.kind,
+        template=spec.template,
+        now=_at(first.drafted_on, 15),
+    )
+    content = plan_content(
+        kind=spec.kind, template=spec.template, conditions=conditions, index=spec.variant
+    )
+    for number, version in enumerate(spec.versions, start=1):
+        draft = content if number == 1 else reviewed_content(content, version.published_on)
+        plan = save_draft(
+            ctx=drafter,
+            plan=plan,
+            expected_revision=plan.revision,
+            content=draft,
+            now=_at(version.drafted_on, 15, 20),
+        )
+        published = publish_version(
+            ctx=signer,
+            plan=plan,
+            expected_revision=plan.revision,
+            revision_reason=version.reason,
+            sign=True,
+            now=_at(version.published_on, 16),
+        )
+        if version.shared_on is not None:
+            record_sharing(
+                ctx=drafter,
+                version=published,
+                shared_on=version.shared_on,
+                channel=version.channel,
+                recipient="Patient",
+                now=_at(version.shared_on, 16, 30),
+            )
+    if spec.hospital_stay is not None:
+        stay = spec.hospital_stay
+        record_acute_event(
+            ctx=drafter,
+            patient=patient,
+            kind=AcuteEvent.Kind.HOSPITALIZATION,
+            occurred_on=stay.admitted_on,
+            discharged_on=stay.discharged_on,
+            facility=HOSPITAL,
+            note="Admitted for shortness of breath; discharged home on new medicines.",
+            now=_at(stay.discharged_on, 16),
+        )
 
 
 def _load_entries(

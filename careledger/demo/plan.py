@@ -2,17 +2,24 @@
 
 Nothing here touches the database or the clock. Random choices (names, addresses, diagnoses)
 come from ``random.Random(seed)``; the states later features and tests rely on (pending
-consent, CCM with RPM, an RPM order …) are assigned by position, never by chance, so every
-state exists for any ``patients >= 30``.
+consent, CCM with RPM, an RPM order, each care plan's review state …) are assigned by position,
+never by chance, so every state exists for any ``patients >= 30``. Care plans are planned in
+``careledger.demo.careplan_plan``.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from careledger.demo.careplan_plan import (
+    CarePlanSpec,
+    latest_start,
+    plan_care_plans,
+    review_state,
+)
 from careledger.demo.data import (
     BEHAVIORAL_CONDITIONS,
     CHRONIC_CONDITIONS,
@@ -105,6 +112,10 @@ class PatientSpec:
     conditions: tuple[ConditionSpec, ...]
     visits: tuple[VisitSpec, ...]
     enrollments: tuple[EnrollmentSpec, ...]
+    # The problem list is charted on the initiating visit's day, before any care plan, so no
+    # diagnosis looks new to a plan's review clock.
+    charted_on: date
+    care_plans: tuple[CarePlanSpec, ...]
 
     def patient_data(self) -> dict[str, Any]:
         """Return the fields ``create_patient`` takes."""
@@ -192,6 +203,18 @@ class _Planner:
             self._enrollment(practice, index, program, consented, conditions)
             for program, consented in programs
         )
+        mbi = self._mbi()  # drawn before the visits, as ever, so a seed keeps its patients
+        visits = self._visits(index, enrollments)
+        charted_on = visits[0].visited_on
+        conditions = tuple(replace(c, onset_on=min(c.onset_on, charted_on)) for c in conditions)
+        care_plans = plan_care_plans(
+            practice=practice,
+            index=index,
+            enrollments=[(e.program, e.started_on, e.consent_on is not None) for e in enrollments],
+            codes=[c.icd10_code for c in conditions],
+            today=self.today,
+            first_month=self.first_month,
+        )
         # Medicare Advantage only for some patients outside every program (CCM and RPM bill FFS).
         advantage = not programs and index % 20 == 19
         prefix, first = ("RFM", 100001) if practice == RIVERSIDE else ("LIM", 200001)
@@ -207,12 +230,14 @@ class _Planner:
             state=state,
             postal_code=postal_code,
             phone=phone,
-            mbi=self._mbi(),
+            mbi=mbi,
             coverage="medicare_advantage" if advantage else "medicare_ffs",
             qmb=index % 8 == 3,
             conditions=conditions,
-            visits=self._visits(index, enrollments),
+            visits=visits,
             enrollments=enrollments,
+            charted_on=charted_on,
+            care_plans=care_plans,
         )
 
     def _programs(self, practice: str, index: int) -> tuple[tuple[str, bool], ...]:
@@ -281,6 +306,10 @@ class _Planner:
                 started_on = self.first_month - timedelta(days=rng.randint(20, 500))
             consent_on = started_on - timedelta(days=rng.randint(0, 7))
             method = _CONSENT_METHODS[index % len(_CONSENT_METHODS)]
+            # A plan published a year or more ago needs an enrollment older than it.
+            limit = latest_start(review_state(practice, index, program), self.today)
+            if limit is not None and started_on > limit:
+                started_on = limit
         started_on = min(started_on, self.yesterday)
         if consent_on is not None:
             consent_on = min(consent_on, started_on)

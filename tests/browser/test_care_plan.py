@@ -152,6 +152,11 @@ def test_a_practitioner_writes_signs_prints_and_opens_a_care_plan(
             page.get_by_role("button", name="Sign in").click()
             expect(page).to_have_url(f"{base}/patients/")
 
+            # The patient's month panel: CCM is enrolled and consented, but has no plan yet.
+            month_url = f"{base}/patients/{patient_id}/month/"
+            no_plan = "No current comprehensive care plan shared with the patient."
+            assert no_plan in page.context.request.get(month_url).text()
+
             page.goto(f"{base}/care-plans/patients/{patient_id}/")
             plan = page.locator("article.cp-plan[data-kind=comprehensive]")
             expect(plan.locator(".badge")).to_have_text("Missing")
@@ -188,6 +193,11 @@ def test_a_practitioner_writes_signs_prints_and_opens_a_care_plan(
             )
             expect(plan.locator(".badge").first).to_have_text("Current")
             expect(plan.locator("tr[data-version='1']")).to_contain_text("Printed copy")
+            # Published, signed and given to the patient: the month no longer shows
+            # MISSING_CARE_PLAN (the engine's care-plan fact comes from the review clock).
+            month_panel = page.context.request.get(month_url)
+            assert month_panel.status == 200 and "CCM" in month_panel.text()
+            assert no_plan not in month_panel.text()
             RESULTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from careledger.careplans.review import ChangeFacts, State, VersionFacts, review_status
+from careledger.demo.careplan_plan import CarePlanSpec
 from careledger.demo.data import (
     BEHAVIORAL_CONDITIONS,
     CHRONIC_CONDITIONS,
@@ -105,3 +107,60 @@ def test_every_lakeside_patient_is_planned_with_consent() -> None:
 def test_fewer_than_four_patients_cannot_be_planned() -> None:
     with pytest.raises(ValueError, match="at least 4"):
         plan_demo(patients=3, seed=1, today=TODAY)
+
+
+def _planned_state(plan: CarePlanSpec | None, on: date) -> str:
+    """Run the review clock over a planned care plan, as the database would see it on ``on``."""
+    if plan is None:
+        return State.MISSING
+    published = [v for v in plan.versions if v.published_on <= on]
+    if not published:
+        return State.MISSING
+    latest = published[-1]
+    facts = VersionFacts(
+        number=len(published),
+        published_at=datetime.combine(latest.published_on, time(16), tzinfo=UTC),
+        published_on=latest.published_on,
+        shared_on=tuple(d for d in (latest.shared_on,) if d is not None),
+    )
+    stay = plan.hospital_stay
+    events = ("Hospital stay",) if stay is not None and stay.discharged_on <= on else ()
+    return review_status(facts, ChangeFacts(acute_events=events), on).state
+
+
+@pytest.mark.parametrize("year", [2026, 2028])  # 2028 has a 29 February
+def test_every_care_plan_state_is_planned_whatever_the_day(year: int) -> None:
+    every_state = {
+        State.MISSING,
+        State.UNSHARED,
+        State.DUE_SOON,
+        State.OVERDUE,
+        State.CHANGED,
+        State.CURRENT,
+    }
+    today = date(year, 1, 1)
+    while today.year == year:
+        plan = plan_demo(patients=30, seed=1, today=today)
+        month_end = today.replace(day=1) - timedelta(days=1)  # the previous month's last day
+        states: set[str] = set()
+        previous: set[str] = set()
+        for patient in plan.of(RIVERSIDE):
+            ccm = [e for e in patient.enrollments if e.program == "CCM" and e.consent_on]
+            for care_plan in patient.care_plans:
+                assert patient.charted_on < care_plan.versions[0].drafted_on
+                assert all(v.published_on < today for v in care_plan.versions)
+                assert all(v.shared_on is None or v.shared_on < today for v in care_plan.versions)
+            assert all(c.onset_on <= patient.charted_on for c in patient.conditions)
+            if not ccm:
+                continue
+            comprehensive = next((p for p in patient.care_plans if p.kind == "comprehensive"), None)
+            state = _planned_state(comprehensive, today)
+            assert comprehensive is None or comprehensive.state == state, (today, patient.mrn)
+            states.add(state)
+            if ccm[0].started_on <= month_end:
+                previous.add(_planned_state(comprehensive, month_end))
+        assert states == every_state, today
+        assert {State.MISSING, State.CURRENT} <= previous, today
+        first = plan.of(RIVERSIDE)[0].care_plans[0]
+        assert _planned_state(first, first_demo_month(today) - timedelta(days=1)) == State.CURRENT
+        today += timedelta(days=1)

@@ -88,7 +88,8 @@ class Command(BaseCommand):
             f"demo loaded for {today.isoformat()} (seed {plan.seed}): {result.practices} "
             f"practices, {result.users} logins, {result.patients} patients, "
             f"{result.conditions} conditions, {result.visits} visits, "
-            f"{result.enrollments} enrollments, {result.time_entries} time entries"
+            f"{result.enrollments} enrollments, {result.time_entries} time entries, "
+            f"{result.care_plans} care plans ({result.care_plan_versions} versions)"
         )
         self.stdout.write(_logins_table())
 
