@@ -54,5 +54,9 @@ test: $(STAMP) pg chromium lint ## everything CI runs: lint, types, contracts, p
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" --create-db
 	$(BIN)/pytest -m browser
 
-bench: $(STAMP) pg ## benchmarks (ratios against raw SQL)
+bench: $(STAMP) pg ## benchmarks (ratios against raw SQL), SQLite then PostgreSQL where they support it
 	@$(BIN)/python bench/rules_engine.py
+	@$(BIN)/python bench/panel_dashboard.py
+	@DATABASE_URL=$(PG_URL) $(BIN)/python bench/panel_dashboard.py
+	@$(BIN)/python bench/readings_ingest.py
+	@DATABASE_URL=$(PG_URL) $(BIN)/python bench/readings_ingest.py

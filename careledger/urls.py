@@ -12,5 +12,7 @@ urlpatterns = [
     path("time/", include("careledger.timelog.urls")),
     path("care-plans/", include("careledger.careplans.urls")),
     path("devices/", include("careledger.devices.urls")),
+    path("worklists/", include("careledger.worklists.urls")),
+    path("billing/", include("careledger.billing.urls")),
     path("", include("careledger.web.urls")),
 ]

@@ -72,10 +72,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "careplan.view": ALL_ROLES,
     "careplan.edit": CLINICAL_WRITERS,
     "careplan.sign": frozenset({Role.PRACTITIONER}),
+    "device.view": ALL_ROLES,
     "device.edit": CLINICAL_WRITERS,
+    "reading.exclude": CLINICAL_WRITERS,
+    "alert.view": ALL_ROLES,
+    "alert.work": CLINICAL_WRITERS,
+    "worklist.assign": frozenset({Role.MANAGER, Role.ADMIN}),
     "reading.post": CLINICAL_WRITERS,
     "alert.manage": CLINICAL_WRITERS,
     "audit.view": frozenset({Role.AUDITOR, Role.ADMIN}),
+    # API.md: close and exports for managers and billers; approve (and line review) managers only.
+    "month.close": frozenset({Role.MANAGER, Role.BILLER}),
+    "month.approve": frozenset({Role.MANAGER}),
+    "billing.export": frozenset({Role.MANAGER, Role.BILLER}),
+    "billing.view": frozenset({Role.MANAGER, Role.BILLER, Role.AUDITOR, Role.ADMIN}),
+    "evidence.view": frozenset({Role.MANAGER, Role.BILLER, Role.AUDITOR, Role.ADMIN}),
 }
 
 

@@ -8,6 +8,7 @@ from ninja.throttling import AuthRateThrottle
 from careledger.api import (
     audit,
     auth_token,
+    billing,
     careplans,
     devices,
     patients,
@@ -34,3 +35,4 @@ api.add_router("", timelog.router)
 api.add_router("", careplans.router)
 api.add_router("", devices.router)
 api.add_router("", worklists.router)
+api.add_router("", billing.router)

@@ -16,8 +16,8 @@ from careledger.api.patients import ERRORS
 from careledger.audit.services import record_event
 from careledger.billing.months import LocalMonth, parse_month
 from careledger.lib.localtime import local_today
+from careledger.worklists.queries import panel_totals
 from careledger.worklists.selectors import (
-    PanelRow,
     panel_rows,
     pre_close_worklist,
     worklist_opens_on,
@@ -143,22 +143,6 @@ def pre_close(request: HttpRequest, query: Query[MonthQuery]) -> dict[str, Any]:
     }
 
 
-def dashboard_totals(rows: list[PanelRow]) -> dict[str, Any]:
-    """Count patients at each level, minutes logged and the projected billing."""
-    by_code: dict[str, int] = {}
-    for row in rows:
-        for code in row.codes:
-            by_code[code] = by_code.get(code, 0) + 1
-    return {
-        "patients": len({r.patient_id for r in rows}),
-        "rows": len(rows),
-        "minutes": sum(r.minutes for r in rows),
-        "without_live_contact": sum(1 for r in rows if not r.interactive_contact),
-        "codes": dict(sorted(by_code.items())),
-        "projected_value": sum((r.projected_value or Decimal(0)) for r in rows),
-    }
-
-
 @router.get("/dashboard", response={200: DashboardOut, **ERRORS})
 @api_permission("patient.view")
 def dashboard(request: HttpRequest, query: Query[MonthQuery]) -> dict[str, Any]:
@@ -174,5 +158,5 @@ def dashboard(request: HttpRequest, query: Query[MonthQuery]) -> dict[str, Any]:
         "as_of": as_of,
         "items": [row.__dict__ for row in rows],
         "count": len(rows),
-        "totals": dashboard_totals(rows),
+        "totals": panel_totals(rows),
     }

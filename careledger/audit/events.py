@@ -47,6 +47,7 @@ EVENTS: dict[str, EventType] = {
     "worklist.viewed": EventType("R", "Pre-close worklist viewed"),
     "worklist.assigned": EventType("C", "Worklist outreach assigned"),
     "worklist.exported": EventType("E", "Pre-close worklist exported"),
+    "fee.updated": EventType("C", "Practice fee estimate set for a code"),
     "timeentry.day_viewed": EventType("R", "Own day's time entries viewed"),
     # care plans
     "careplan.started": EventType("C", "Care plan started"),
@@ -85,6 +86,23 @@ EVENTS: dict[str, EventType] = {
     "webhook.received": EventType("E", "Vendor webhook accepted"),
     "webhook.refused": EventType("E", "Vendor webhook refused"),
     "webhook.vendor_registered": EventType("C", "Device vendor registered"),
+    # month close, review, approval, exports and evidence
+    "month.closed": EventType("E", "Month closed: billing lines computed"),
+    "month.close_refused": EventType("E", "Month close refused"),
+    "month.approved": EventType("U", "Month approved and locked"),
+    "billing_month.viewed": EventType("R", "Closed month viewed"),
+    "line.approved": EventType("U", "Billing line approved"),
+    "line.held": EventType("U", "Billing line held"),
+    "line.removed": EventType("U", "Billing line removed"),
+    "line.edited": EventType("U", "Billing line units edited"),
+    "line.added": EventType("C", "Billing line added by hand"),
+    "amendment.accepted": EventType("C", "Amendment accepted into a supplementary batch"),
+    "export.csv": EventType("E", "Billing CSV exported"),
+    "export.json": EventType("E", "Billing JSON exported"),
+    "export.837p": EventType("E", "837P claims built"),
+    "evidence.viewed": EventType("R", "Evidence packet viewed"),
+    "evidence.pdf_viewed": EventType("R", "Evidence packet PDF opened"),
+    "analytics.viewed": EventType("R", "Capture analytics viewed"),
 }
 
 

@@ -19,8 +19,10 @@ from django.db.models import Q
 from careledger.accounts.models import Practice, User
 from careledger.careplans.models import Kind
 from careledger.careplans.selectors import current_plan_kinds
+from careledger.devices.selectors import device_periods_by_patient
 from careledger.patients.models import Condition, Enrollment, Patient, Visit
 from careledger.rules import (
+    DevicePeriod,
     Flag,
     MonthFacts,
     MonthResult,
@@ -61,6 +63,7 @@ class _PatientRecords:
     conditions: list[Condition] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     plan_kinds: frozenset[str] = frozenset()
+    device_periods: tuple[DevicePeriod, ...] = ()
 
 
 def build_month_facts(
@@ -69,11 +72,13 @@ def build_month_facts(
     month: LocalMonth,
     patient_ids: Iterable[int] | None = None,
     coordinator_id: int | None = None,
+    as_of: date | None = None,
 ) -> dict[int, list[PractitionerMonth]]:
-    """Build the month's facts for the practice's enrolled patients, in five queries.
+    """Build the month's facts for the practice's enrolled patients in a constant number of queries.
 
     Narrow the panel with ``patient_ids`` or ``coordinator_id``. Patients without an enrollment
-    overlapping the month are absent from the answer.
+    overlapping the month are absent from the answer. ``as_of`` (a live view) leaves out device
+    periods that had not started by that local day.
     """
     enrollments = (
         Enrollment.objects.filter(patient__practice=practice, started_on__lte=month.last_on)
@@ -111,6 +116,12 @@ def build_month_facts(
     plans = current_plan_kinds(practice=practice, patient_ids=ids, on=month.last_on)
     for pid, kinds in plans.items():
         records[pid].plan_kinds = kinds
+    # RPM-4, P5: 30-day device periods with their automatic reading days.
+    periods = device_periods_by_patient(
+        patient_ids=ids, month_start=month.first_on, month_end=month.last_on, as_of=as_of
+    )
+    for pid, found in periods.items():
+        records[pid].device_periods = tuple(found)
     return {pid: _assemble(record, month, practice.setting) for pid, record in records.items()}
 
 
@@ -194,6 +205,7 @@ def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[
             rpm_setup_already_billed=first_started.get("RPM", month.first_on) < month.first_on,
             rtm_setup_already_billed=first_started.get("RTM", month.first_on) < month.first_on,
             time_entries=tuple(converted for _, converted in kept),
+            device_periods=tuple(p for p in record.device_periods if p.program in programs),
         )
         out.append(
             PractitionerMonth(
@@ -273,5 +285,7 @@ def evaluate_patient_month(
     *, patient: Patient, month: LocalMonth, as_of: date, setting: str | None = None
 ) -> MonthView:
     """Evaluate one stored patient-month with the same builder and engine as the close."""
-    built = build_month_facts(practice=patient.practice, month=month, patient_ids=[patient.pk])
+    built = build_month_facts(
+        practice=patient.practice, month=month, patient_ids=[patient.pk], as_of=as_of
+    )
     return evaluate_built(built.get(patient.pk, []), month, as_of)

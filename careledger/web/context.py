@@ -15,6 +15,13 @@ NAV_SECTIONS = {
     "my-day": "my-day",
     "time-import": "time-import",
     "careplan-worklist": "care-plans",
+    "dashboard": "dashboard",
+    "pre-close-worklist": "worklist",
+    "practice-fees": "worklist",
+    "alert-queue": "alerts",
+    "billing-months": "billing",
+    "billing-month": "billing",
+    "billing-evidence": "billing",
 }
 
 
@@ -37,6 +44,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "may_edit_enrollments": ctx.may("enrollment.edit"),
         "may_log_time": ctx.may("time.log"),
         "may_import_time": ctx.may("time.import"),
+        "may_view_billing": ctx.may("billing.view"),
         # Only users in several practices see the switcher.
         "switchable_memberships": [
             m for m in active_memberships(ctx.user) if m.practice_id != ctx.practice.pk

@@ -72,7 +72,7 @@ class Fees:
         self.on = on
         self.own: dict[str, Decimal] = {}
         for fee in PracticeFee.objects.filter(practice=practice, effective_on__lte=on).order_by(
-            "code", "-effective_on"
+            "code", "-effective_on", "-created_at", "-id"
         ):
             self.own.setdefault(fee.code, fee.amount)
 
@@ -102,7 +102,11 @@ def panel_rows(
 ) -> list[PanelRow]:
     """Return one row per enrolled patient and program, ordered by patient name."""
     built = build_month_facts(
-        practice=practice, month=month, coordinator_id=coordinator_id, patient_ids=patient_ids
+        practice=practice,
+        month=month,
+        coordinator_id=coordinator_id,
+        patient_ids=patient_ids,
+        as_of=as_of,
     )
     patients = {
         p.pk: p

@@ -25,75 +25,9 @@ from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import Patient, Program
 from careledger.rules.codes import describe
-from careledger.rules.schedules import TimeFamily, rule_set_in_force
 from careledger.timelog.models import TimeEntry
 from careledger.web.views.patients import ctx_of
-
-# Which of the rule set's time families draws the progress bar's marks, per program. Display
-# only: the marks are read from the dated rule set, and the next code and the minutes it needs
-# always come from the engine. CoCM's midpoint table and APCM (no time) show no marks.
-BAR_FAMILY = {
-    "CCM": "ccm_staff",
-    "PCM": "pcm_staff",
-    "RPM": "rpm_treatment",
-    "RTM": "rtm_treatment",
-    "BHI": "bhi",
-}
-
-
-@dataclass(frozen=True)
-class Mark:
-    minutes: int
-    code: str
-    percent: float
-    reached: bool
-
-
-@dataclass(frozen=True)
-class Bar:
-    """A progress bar of countable minutes, marked at the thresholds of the program's codes."""
-
-    minutes: int
-    scale: int
-    marks: tuple[Mark, ...]
-
-    @property
-    def percent(self) -> float:
-        return min(100.0, 100.0 * self.minutes / self.scale) if self.scale else 0.0
-
-
-def _family_marks(family: TimeFamily, up_to: int) -> list[tuple[int, str]]:
-    marks = []
-    if family.short_code and family.short_minutes:
-        marks.append((family.short_minutes, family.short_code))
-    marks.append((family.base_minutes, family.base_code))
-    if family.addon_code and family.addon_minutes:
-        reach = family.base_minutes + family.addon_minutes
-        while reach <= up_to:
-            marks.append((reach, family.addon_code))
-            reach += family.addon_minutes
-    return marks
-
-
-def bar_for(program: str, minutes: int, month: LocalMonth, target: int | None) -> Bar | None:
-    """Draw the bar from the rule set in force for the month; None when no family applies."""
-    rule_set = rule_set_in_force(month.first_on)
-    name = BAR_FAMILY.get(program)
-    if rule_set is None or name is None:
-        return None
-    family: TimeFamily = getattr(rule_set, name)
-    first_addon = family.base_minutes + (family.addon_minutes or 0)
-    # Show the next mark beyond the minutes so far (at least the first add-on).
-    horizon = max(first_addon, minutes + (family.addon_minutes or family.base_minutes))
-    found = _family_marks(family, horizon)
-    if target is not None and target not in {m for m, _ in found}:
-        found.append((target, ""))
-    beyond = [m for m, _ in found if m > minutes]
-    scale = max(min(beyond) if beyond else minutes, first_addon)
-    marks = tuple(
-        Mark(m, code, 100.0 * m / scale, minutes >= m) for m, code in sorted(found) if m <= scale
-    )
-    return Bar(minutes=minutes, scale=scale, marks=marks)
+from careledger.worklists.queries import Bar, bar_for
 
 
 @dataclass

@@ -1,0 +1,337 @@
+"""Close a month: facts for the whole panel, the engine's decision, one service that stores it.
+
+Shell, core, shell (STYLE 2): ``build_month_facts`` reads the practice in a constant number of
+queries, ``careledger.rules.evaluate_month`` decides each patient-month, and ``close_month``
+stores the billing month, its patient-months and lines, the rule sets, a SHA-256 of the facts and
+the audit event in one transaction. A re-close recomputes every line nobody has decided on and
+leaves every decision a person made (approved, held, edited, removed, added by hand) as it is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from careledger.accounts.models import Membership, Practice, User
+from careledger.audit.services import record_event
+from careledger.billing.decide import (
+    MAX_DIAGNOSES,
+    LineContext,
+    ProposedLine,
+    facts_sha256,
+    propose_lines,
+    withheld,
+)
+from careledger.billing.facts import PractitionerMonth, build_month_facts
+from careledger.billing.models import BillingLine, BillingMonth, PatientMonth
+from careledger.billing.months import LocalMonth
+from careledger.patients.models import DEVICE_PROGRAMS, Condition, Enrollment, Patient
+from careledger.rules import MonthResult, evaluate_month
+
+
+class MonthAlreadyApproved(Exception):
+    """The month is approved and locked: it changes only by amendment."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One patient-month decided by the engine, with the line context the claim needs."""
+
+    built: PractitionerMonth
+    result: MonthResult
+    proposals: tuple[ProposedLine, ...]
+
+
+@dataclass
+class CloseSummary:
+    billing_month: BillingMonth
+    patients: int
+    lines_created: int = 0
+    lines_updated: int = 0
+    lines_dropped: int = 0
+    decisions_kept: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    review_list: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        bm = self.billing_month
+        return {
+            "practice": bm.practice.slug,
+            "month": bm.month,
+            "billing_month_id": bm.pk,
+            "status": bm.status,
+            "close_count": bm.close_count,
+            "rule_sets": [r for r in bm.rule_sets.split(",") if r],
+            "facts_sha256": bm.facts_sha256,
+            "patients": self.patients,
+            "lines": sum(self.by_status.values()),
+            "by_status": dict(sorted(self.by_status.items())),
+            "lines_created": self.lines_created,
+            "lines_updated": self.lines_updated,
+            "lines_dropped": self.lines_dropped,
+            "decisions_kept": self.decisions_kept,
+            "review_list": self.review_list,
+        }
+
+
+def active_diagnoses(
+    conditions: list[Condition], month: LocalMonth, first: str = ""
+) -> tuple[str, ...]:
+    """Return the ICD-10-CM codes present in the month: ``first`` (an order's), chronic, others."""
+    present = [
+        c
+        for c in conditions
+        if (c.onset_on is None or c.onset_on <= month.last_on)
+        and (c.resolved_on is None or c.resolved_on >= month.first_on)
+    ]
+    present.sort(key=lambda c: (not c.chronic, c.pk))
+    codes: list[str] = [first] if first else []
+    for condition in present:
+        if condition.icd10_code not in codes:
+            codes.append(condition.icd10_code)
+    return tuple(codes[:MAX_DIAGNOSES])
+
+
+def decide_month(
+    *, practice: Practice, month: LocalMonth, patient_ids: list[int] | None = None
+) -> dict[int, list[Decision]]:
+    """Decide every patient-month of the practice (or of ``patient_ids``) in constant queries."""
+    built = build_month_facts(practice=practice, month=month, patient_ids=patient_ids)
+    ids = sorted(built)
+    conditions: dict[int, list[Condition]] = defaultdict(list)
+    for condition in Condition.objects.filter(patient_id__in=ids).order_by("id"):
+        conditions[condition.patient_id].append(condition)
+    orders: dict[tuple[int, int, str], Enrollment] = {}
+    for enrollment in Enrollment.objects.filter(
+        patient_id__in=ids,
+        program__in=list(DEVICE_PROGRAMS),
+        started_on__lte=month.last_on,
+    ).order_by("started_on", "id"):
+        # The newest enrollment that started by the month's end carries the order in force.
+        orders[(enrollment.patient_id, enrollment.billing_practitioner_id, enrollment.program)] = (
+            enrollment
+        )
+    npis = dict(Membership.objects.filter(practice=practice).values_list("user_id", "npi"))
+    mbis = dict(Patient.objects.filter(pk__in=ids).values_list("pk", "mbi"))
+    out: dict[int, list[Decision]] = {}
+    for pid in ids:
+        decisions = []
+        for practitioner_month in built[pid]:
+            result = evaluate_month(practitioner_month.facts)
+            proposals: list[ProposedLine] = []
+            practitioner_id = practitioner_month.practitioner.pk
+            for program in sorted({line.program for line in result.lines}):
+                order = orders.get((pid, practitioner_id, program))
+                ordered = bool(
+                    order
+                    and order.ordered_on is not None
+                    and order.ordering_practitioner_id is not None
+                )
+                indication = order.order_indication if order else ""
+                context = LineContext(
+                    diagnoses=active_diagnoses(conditions[pid], month, indication),
+                    ordered=ordered,
+                    rendering_npi=npis.get(practitioner_id, "") or "",
+                    mbi=mbis.get(pid, "") or "",
+                )
+                program_result = _only(result, program)
+                proposals.extend(
+                    propose_lines(
+                        patient_id=pid,
+                        practitioner_id=practitioner_id,
+                        result=program_result,
+                        notes=practitioner_month.notes,
+                        context=context,
+                    )
+                )
+            decisions.append(Decision(practitioner_month, result, tuple(proposals)))
+        out[pid] = decisions
+    return out
+
+
+def _only(result: MonthResult, program: str) -> MonthResult:
+    lines = tuple(line for line in result.lines if line.program == program)
+    return MonthResult(
+        lines=lines,
+        flags=result.flags,
+        minutes_by_program=result.minutes_by_program,
+        programs=result.programs,
+        rule_set=result.rule_set,
+        service_month=result.service_month,
+        sources=result.sources,
+    )
+
+
+def patient_facts_sha256(decisions: list[Decision]) -> str:
+    return facts_sha256(d.built.facts for d in decisions)
+
+
+def _billing_month_row(practice: Practice, month: LocalMonth, now: datetime) -> BillingMonth:
+    try:
+        with transaction.atomic():
+            found, _ = BillingMonth.objects.get_or_create(
+                practice=practice, month=month.label, defaults={"created_at": now}
+            )
+            return found
+    except IntegrityError:
+        # A concurrent close created it between our read and our insert.
+        return BillingMonth.objects.get(practice=practice, month=month.label)
+
+
+def close_month(
+    *,
+    practice: Practice,
+    month: LocalMonth,
+    actor: User | None,
+    now: datetime,
+    source_ip: str | None = None,
+) -> CloseSummary:
+    """Close (or re-close) a month; return what was stored. Refuses an approved month."""
+    row = _billing_month_row(practice, month, now)
+    with transaction.atomic():
+        # Serialize closes and approval of this month: a second close waits, then recomputes.
+        billing_month = (
+            BillingMonth.objects.select_for_update().select_related("practice").get(pk=row.pk)
+        )
+        if billing_month.approved:
+            raise MonthAlreadyApproved(f"{month.label} is approved and locked.")
+        decided = decide_month(practice=practice, month=month)
+        summary = _store(billing_month, decided, practice, now)
+        billing_month.rule_sets = ",".join(
+            sorted({d.result.rule_set for ds in decided.values() for d in ds if d.result.rule_set})
+        )
+        billing_month.facts_sha256 = facts_sha256(
+            d.built.facts for ds in decided.values() for d in ds
+        )
+        billing_month.close_count += 1
+        billing_month.closed_at = now
+        billing_month.closed_by = actor
+        billing_month.save()
+        summary.by_status = _count_by_status(billing_month)
+        record_event(
+            "month.closed",
+            actor=actor,
+            practice=practice,
+            obj=billing_month,
+            source_ip=source_ip,
+            details={
+                "month": month.label,
+                "close_count": billing_month.close_count,
+                "facts_sha256": billing_month.facts_sha256,
+                "rule_sets": billing_month.rule_sets,
+                "patients": summary.patients,
+                "lines": summary.by_status,
+                "decisions_kept": summary.decisions_kept,
+            },
+            now=now,
+        )
+    return summary
+
+
+def _count_by_status(billing_month: BillingMonth) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for status in billing_month.lines.values_list("status", flat=True):
+        counts[status] += 1
+    return dict(counts)
+
+
+def _store(
+    billing_month: BillingMonth,
+    decided: dict[int, list[Decision]],
+    practice: Practice,
+    now: datetime,
+) -> CloseSummary:
+    summary = CloseSummary(billing_month=billing_month, patients=len(decided))
+    kept_months = {
+        (pm.patient_id, pm.practitioner_id): pm for pm in billing_month.patient_months.all()
+    }
+    for pid, decisions in decided.items():
+        for decision in decisions:
+            key = (pid, decision.built.practitioner.pk)
+            values = {
+                "programs": list(decision.built.facts.programs),
+                "rule_set": decision.result.rule_set,
+                "facts_sha256": facts_sha256([decision.built.facts]),
+                "flags": [f.as_dict() for f in (*decision.result.flags, *decision.built.notes)],
+                "minutes": dict(sorted(decision.result.minutes_by_program.items())),
+                "entry_ids": {k: list(v) for k, v in sorted(decision.built.entry_ids.items())},
+                "withheld": withheld(decision.result),
+            }
+            existing = kept_months.pop(key, None)
+            if existing is None:
+                PatientMonth.objects.create(
+                    billing_month=billing_month,
+                    patient_id=pid,
+                    practitioner_id=key[1],
+                    **values,
+                )
+            else:
+                for name, value in values.items():
+                    setattr(existing, name, value)
+                existing.save()
+            summary.review_list += int(bool(values["withheld"]))
+    for stale in kept_months.values():
+        stale.delete()
+    existing_lines = {line.key: line for line in billing_month.lines.filter(batch=0)}
+    proposals = [p for ds in decided.values() for d in ds for p in d.proposals]
+    for proposal in proposals:
+        line = existing_lines.pop(proposal.key, None)
+        status = (
+            BillingLine.Status.NEEDS_REVIEW
+            if proposal.review_reasons
+            else BillingLine.Status.PROPOSED
+        )
+        engine_values: dict[str, Any] = {
+            "engine_units": proposal.line.units,
+            "rule_set": proposal.rule_set,
+            "evidence": list(proposal.line.evidence),
+            "flags": list(proposal.flags),
+            "review_reasons": list(proposal.review_reasons),
+            "engine_agrees": True,
+        }
+        claim_values: dict[str, Any] = {
+            "units": proposal.line.units,
+            "status": status,
+            "billing_npi": practice.billing_npi,
+            "rendering_npi": proposal.rendering_npi,
+            "place_of_service": practice.default_place_of_service,
+            "diagnoses": list(proposal.diagnoses),
+        }
+        if line is None:
+            BillingLine.objects.create(
+                billing_month=billing_month,
+                patient_id=proposal.patient_id,
+                practitioner_id=proposal.practitioner_id,
+                program=proposal.line.program,
+                code=proposal.line.code,
+                dos=proposal.line.dos,
+                created_at=now,
+                updated_at=now,
+                **engine_values,
+                **claim_values,
+            )
+            summary.lines_created += 1
+            continue
+        values = engine_values if line.decided else {**engine_values, **claim_values}
+        summary.decisions_kept += int(line.decided)
+        for name, value in values.items():
+            setattr(line, name, value)
+        line.updated_at = now
+        line.save()
+        summary.lines_updated += 1
+    for line in existing_lines.values():
+        if line.decided:
+            # A person decided on it: keep the decision, say the engine no longer proposes it.
+            line.engine_agrees = False
+            line.updated_at = now
+            line.save(update_fields=["engine_agrees", "updated_at"])
+            summary.decisions_kept += 1
+        else:
+            # An undecided draft the engine no longer proposes: it was never billed.
+            line.delete()
+            summary.lines_dropped += 1
+    return summary
