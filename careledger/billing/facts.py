@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Q
 
@@ -55,13 +56,31 @@ class PractitionerMonth:
     entry_ids: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+# The facts builder reads plain rows, not model instances: building 100,000 model objects for
+# a panel cost most of its time (bench/panel_dashboard.py).
+ENTRY_FIELDS = (
+    "id",
+    "patient_id",
+    "program",
+    "started_at",
+    "seconds",
+    "kind",
+    "outcome",
+    "rule_class",
+    "bh_care_manager",
+    "not_countable_code",
+)
+CONDITION_FIELDS = ("patient_id", "chronic", "onset_on", "resolved_on")
+VISIT_FIELDS = ("patient_id", "practitioner_id", "visited_on")
+
+
 @dataclass
 class _PatientRecords:
     patient: Patient
     enrollments: list[Enrollment] = field(default_factory=list)
-    entries: list[StoredEntry] = field(default_factory=list)
-    conditions: list[Condition] = field(default_factory=list)
-    visits: list[Visit] = field(default_factory=list)
+    entries: list[Any] = field(default_factory=list)
+    conditions: list[Any] = field(default_factory=list)
+    visits: list[Any] = field(default_factory=list)
     plan_kinds: frozenset[str] = frozenset()
     device_periods: tuple[DevicePeriod, ...] = ()
 
@@ -84,6 +103,20 @@ def build_month_facts(
         Enrollment.objects.filter(patient__practice=practice, started_on__lte=month.last_on)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=month.first_on))
         .select_related("patient", "billing_practitioner")
+        .only(
+            "id",
+            "patient_id",
+            "program",
+            "started_on",
+            "ended_on",
+            "consent_on",
+            "billing_practitioner_id",
+            "patient__id",
+            "patient__coverage",
+            "patient__qmb",
+            "billing_practitioner__id",
+            "billing_practitioner__username",
+        )
         .order_by("patient_id", "program", "-started_on", "-id")
     )
     if patient_ids is not None:
@@ -97,20 +130,26 @@ def build_month_facts(
     if not records:
         return {}
     ids = list(records)
-    for entry in StoredEntry.objects.filter(
-        patient_id__in=ids,
-        voided_at__isnull=True,
-        started_at__lt=month.ends_at,
-        ended_at__gt=month.starts_at,
-    ).order_by("started_at", "id"):
+    for entry in (
+        StoredEntry.objects.filter(
+            patient_id__in=ids,
+            voided_at__isnull=True,
+            started_at__lt=month.ends_at,
+            ended_at__gt=month.starts_at,
+        )
+        .order_by("started_at", "id")
+        .values_list(*ENTRY_FIELDS, named=True)
+    ):
         records[entry.patient_id].entries.append(entry)
-    for condition in Condition.objects.filter(patient_id__in=ids):
+    for condition in Condition.objects.filter(patient_id__in=ids).values_list(
+        *CONDITION_FIELDS, named=True
+    ):
         records[condition.patient_id].conditions.append(condition)
     for visit in Visit.objects.filter(
         patient_id__in=ids,
         visited_on__lte=month.last_on,
         visited_on__gte=month.last_on - ESTABLISHED_WITHIN,
-    ):
+    ).values_list(*VISIT_FIELDS, named=True):
         records[visit.patient_id].visits.append(visit)
     # CCM-8, PCM-1: the care-plan fact is the plan's state at the end of the month's last day.
     plans = current_plan_kinds(practice=practice, patient_ids=ids, on=month.last_on)
@@ -125,8 +164,11 @@ def build_month_facts(
     return {pid: _assemble(record, month, practice.setting) for pid, record in records.items()}
 
 
-def engine_entry(entry: StoredEntry) -> TimeEntry | None:
-    """Translate a stored entry for the engine; None when it must not reach it at all."""
+def engine_entry(entry: Any) -> TimeEntry | None:
+    """Translate a stored entry (a row with ``ENTRY_FIELDS``) for the engine.
+
+    None when it must not reach the engine at all.
+    """
     if entry.not_countable_code == NotCountable.OUTSIDE_ENROLLMENT:
         return None
     kind = VOICEMAIL if entry.outcome in UNREACHED_OUTCOMES else entry.kind
@@ -140,11 +182,11 @@ def engine_entry(entry: StoredEntry) -> TimeEntry | None:
         kind=kind,
         role=role,
         program=entry.program,
-        entry_id=str(entry.pk),
+        entry_id=str(entry.id),
     )
 
 
-def chronic_condition_count(conditions: Iterable[Condition], month: LocalMonth) -> int:
+def chronic_condition_count(conditions: Iterable[Any], month: LocalMonth) -> int:
     """Count chronic conditions present during the month (CCM-1)."""
     return sum(
         1
@@ -189,7 +231,7 @@ def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[
         ]
         entry_ids: dict[str, list[int]] = defaultdict(list)
         for entry, _ in kept:
-            entry_ids[entry.program].append(entry.pk)
+            entry_ids[entry.program].append(entry.id)
         facts = MonthFacts(
             month_start_on=month.first_on,
             practice_timezone=month.timezone,
