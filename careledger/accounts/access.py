@@ -144,3 +144,44 @@ def signed_in(view: F) -> F:
 
     wrapper.careledger_permission = "signed_in"  # type: ignore[attr-defined]
     return cast(F, wrapper)
+
+
+def system_context(practice: Practice) -> PracticeContext:
+    """Return a context for work the system does (an import run from the command line).
+
+    An unsaved admin membership carries the practice; the anonymous user makes ``record_event``
+    store no actor (the batch's own event names the command instead).
+    """
+    from django.contrib.auth.models import AnonymousUser
+
+    from careledger.accounts.roles import Credential, Role
+
+    membership = Membership(practice=practice, role=Role.ADMIN, credential=Credential.OTHER)
+    return PracticeContext(user=cast(User, AnonymousUser()), membership=membership, source_ip=None)
+
+
+class ContextRefused(Exception):
+    """The named user may not act in the practice (a command's bad input)."""
+
+
+def command_context(
+    practice: Practice, username: str | None, permission: str, *, who_may: str
+) -> PracticeContext:
+    """Return the context a command acts in: the named member holding ``permission``, or the
+    system when no user is named. Raises ContextRefused with a message a user can act on;
+    ``who_may`` completes it ("only managers and admins import rosters")."""
+    if not username:
+        return system_context(practice)
+    membership = (
+        Membership.objects.filter(
+            practice=practice, user__username=username, is_active=True, user__is_active=True
+        )
+        .select_related("user", "practice")
+        .first()
+    )
+    if membership is None:
+        raise ContextRefused(f"{username!r} is not a member of {practice.slug}")
+    ctx = PracticeContext(user=membership.user, membership=membership, source_ip=None)
+    if not ctx.may(permission):
+        raise ContextRefused(f"{username!r} is a {membership.role}; {who_may}")
+    return ctx

@@ -145,3 +145,12 @@ def parse_iso_date(raw: str, line: int, name: str, problems: Problems) -> date |
     except ValueError:
         problems.add(line, name, f"{raw} is not a calendar date.")
         return None
+
+
+def refusal(*, rows: int, problems: Sequence[RowProblem]) -> str:
+    """Say why nothing was stored: which rows failed, or that the file itself cannot be read."""
+    bad_rows = len({p.line for p in problems})
+    if bad_rows == 0 or any(p.line == 1 for p in problems):
+        return f"stored 0 rows: the file cannot be imported ({len(problems)} problems)"
+    noun = "row has" if bad_rows == 1 else "rows have"
+    return f"stored 0 of {rows} rows: {bad_rows} {noun} errors"

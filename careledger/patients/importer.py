@@ -32,15 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from careledger.accounts.access import PracticeContext
-from careledger.accounts.models import Membership, Practice, User
-from careledger.accounts.roles import Credential, Role
+from careledger.accounts.models import Membership
 from careledger.audit.services import record_event
 from careledger.lib.csvimport import (
     Problems,
@@ -141,16 +139,6 @@ class _Problems(Problems):
                     self.add(line, name, " ".join(item.messages))
         else:
             self.add(line, "row", " ".join(error.messages))
-
-
-def system_context(practice: Practice) -> PracticeContext:
-    """Return a context for an import run by the system, which audits with no actor.
-
-    An unsaved admin membership carries the practice; the anonymous user makes
-    ``record_event`` store no actor (the batch event names the command instead).
-    """
-    membership = Membership(practice=practice, role=Role.ADMIN, credential=Credential.OTHER)
-    return PracticeContext(user=cast(User, AnonymousUser()), membership=membership, source_ip=None)
 
 
 def decode_roster(content: bytes) -> str:

@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from careledger.accounts.access import PracticeContext
+from careledger.accounts.access import PracticeContext, system_context
 from careledger.accounts.models import Membership
 from careledger.audit.services import record_event
 from careledger.lib.csvimport import (
@@ -60,7 +60,6 @@ from careledger.lib.csvimport import (
     parse_iso_date,
     read_table,
 )
-from careledger.patients.importer import system_context
 from careledger.patients.models import Patient, Program
 from careledger.timelog.models import Kind, Outcome, Source
 from careledger.timelog.services import MAX_ENTRY, Contact, log_contact

@@ -19,15 +19,14 @@ from django.core.management.base import (
 )
 from django.utils import timezone
 
-from careledger.accounts.access import PracticeContext
-from careledger.accounts.models import Membership, Practice
+from careledger.accounts.access import ContextRefused, PracticeContext, command_context
+from careledger.accounts.models import Practice
+from careledger.lib.csvimport import refusal
 from careledger.timelog.importer import (
     COLUMN_GUIDE,
     EntriesUnreadable,
-    ImportReport,
     decode_entries,
     import_entries,
-    system_context,
 )
 
 COLUMN_HELP = "\n".join(
@@ -98,7 +97,7 @@ class Command(BaseCommand):
                 f"{path} line {problem.line}, field {problem.field}: {problem.message}"
             )
         if not report.ok:
-            raise CommandError(_refusal(report), returncode=2)
+            raise CommandError(refusal(rows=report.rows, problems=report.problems), returncode=2)
         entries = "entry" if report.entries_valid == 1 else "entries"
         if report.dry_run:
             self.stdout.write(
@@ -112,29 +111,12 @@ class Command(BaseCommand):
             )
 
     def _context(self, practice: Practice, username: str | None) -> PracticeContext:
-        if not username:
-            return system_context(practice)
-        membership = (
-            Membership.objects.filter(
-                practice=practice, user__username=username, is_active=True, user__is_active=True
+        try:
+            return command_context(
+                practice,
+                username,
+                "time.import",
+                who_may="only managers and admins import time entries",
             )
-            .select_related("user", "practice")
-            .first()
-        )
-        if membership is None:
-            raise CommandError(f"{username!r} is not a member of {practice.slug}", returncode=2)
-        ctx = PracticeContext(user=membership.user, membership=membership, source_ip=None)
-        if not ctx.may("time.import"):
-            raise CommandError(
-                f"{username!r} is a {membership.role}; only managers and admins import time "
-                "entries",
-                returncode=2,
-            )
-        return ctx
-
-
-def _refusal(report: ImportReport) -> str:
-    if report.bad_rows == 0 or report.file_refused:
-        return f"stored 0 rows: the file cannot be imported ({len(report.problems)} problems)"
-    rows = "row has" if report.bad_rows == 1 else "rows have"
-    return f"stored 0 of {report.rows} rows: {report.bad_rows} {rows} errors"
+        except ContextRefused as refused:
+            raise CommandError(str(refused), returncode=2) from None
