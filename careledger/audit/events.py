@@ -103,6 +103,19 @@ EVENTS: dict[str, EventType] = {
     "evidence.viewed": EventType("R", "Evidence packet viewed"),
     "evidence.pdf_viewed": EventType("R", "Evidence packet PDF opened"),
     "analytics.viewed": EventType("R", "Capture analytics viewed"),
+    "analytics.exported": EventType("E", "Capture analytics CSV exported"),
+    # program facts (issue 9)
+    "setup.recorded": EventType("C", "Device set-up and education recorded"),
+    "other_claim.recorded": EventType("C", "Another practitioner's claim recorded"),
+    "other_claim.imported": EventType("C", "Other practitioners' claims imported"),
+    "mdm.recorded": EventType("U", "Complex-CCM decision making recorded for a month"),
+    "cocm_episode.started": EventType("C", "Collaborative-care episode started"),
+    "cocm_episode.ended": EventType("U", "Collaborative-care episode ended"),
+    "rating_scale.recorded": EventType("C", "Validated rating scale recorded"),
+    "bhi_elements.recorded": EventType("U", "General-BHI service elements recorded for a month"),
+    "apcm_attestation.recorded": EventType("C", "APCM attestation recorded"),
+    "rtm_category.set": EventType("U", "RTM category set on an enrollment"),
+    "facts.viewed": EventType("R", "Patient's program facts viewed"),
 }
 
 

@@ -154,15 +154,23 @@ def _late_entries(
     return out
 
 
-def pending_amendments(billing_month: BillingMonth) -> list[PendingAmendment]:
-    """List the patients of a locked month whose facts changed since it was closed."""
+def pending_amendments(
+    billing_month: BillingMonth, *, patient_ids: list[int] | None = None
+) -> list[PendingAmendment]:
+    """List the patients of a locked month whose facts changed since it was closed.
+
+    ``patient_ids`` narrows the look to those patients (an evidence packet's one patient).
+    """
     if not billing_month.approved:
         return []
     month = parse_month(billing_month.month, billing_month.practice.timezone)
-    decided = decide_month(practice=billing_month.practice, month=month)
+    decided = decide_month(practice=billing_month.practice, month=month, patient_ids=patient_ids)
     accepted, billed = _baseline(billing_month)
     changed: list[tuple[int, str, list[Decision]]] = []
-    for pid in sorted(set(decided) | set(accepted)):
+    candidates = set(decided) | set(accepted)
+    if patient_ids is not None:
+        candidates &= set(patient_ids)
+    for pid in sorted(candidates):
         decisions = decided.get(pid, [])
         now_signature = signature([facts_sha256([d.built.facts]) for d in decisions])
         if accepted.get(pid) != now_signature:

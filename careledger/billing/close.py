@@ -259,6 +259,10 @@ def _store(
                 "flags": [f.as_dict() for f in (*decision.result.flags, *decision.built.notes)],
                 "minutes": dict(sorted(decision.result.minutes_by_program.items())),
                 "entry_ids": {k: list(v) for k, v in sorted(decision.built.entry_ids.items())},
+                "summaries": {
+                    program: summary.as_dict()
+                    for program, summary in sorted(decision.result.programs.items())
+                },
                 "withheld": withheld(decision.result),
             }
             existing = kept_months.pop(key, None)

@@ -69,6 +69,9 @@ class PatientMonth(models.Model):
     flags = models.JSONField(default=list)
     minutes = models.JSONField(default=dict)
     entry_ids = models.JSONField(default=dict)
+    # The engine's per-program summary at the close (minutes, reading days, next thresholds):
+    # capture analytics read near misses from here. Null for months closed before it was kept.
+    summaries = models.JSONField(null=True, blank=True)
     # Codes the engine withheld (a conflict, another practitioner's claim): the review list.
     withheld = models.BooleanField(default=False)
 

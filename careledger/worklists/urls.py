@@ -3,7 +3,7 @@ permission with ``requires``."""
 
 from django.urls import path
 
-from careledger.worklists import views
+from careledger.worklists import analytics_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -11,4 +11,10 @@ urlpatterns = [
     path("pre-close/assign/", views.worklist_assign, name="worklist-assign"),
     path("pre-close/export.csv", views.worklist_export, name="worklist-export"),
     path("fees/", views.practice_fees, name="practice-fees"),
+]
+urlpatterns += [
+    path("analytics/", analytics_views.capture_analytics, name="capture-analytics"),
+    path(
+        "analytics/capture.csv", analytics_views.capture_analytics_csv, name="capture-analytics-csv"
+    ),
 ]
