@@ -6,27 +6,16 @@ The server runs in a subprocess on its own SQLite file (see test_enroll_in_ccm.p
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, expect, sync_playwright
 
-from tests.browser.test_enroll_in_ccm import (
-    CARELEDGER,
-    PASSWORD,
-    RESULTS,
-    ROOT,
-    free_port,
-    wait_until_serving,
-)
+from tests.browser.support import PASSWORD, RESULTS, launch, serve
 
 SCREENSHOT = RESULTS / "alert-queue.png"
 
@@ -85,47 +74,9 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     """Serve a fresh careledger with an RPM patient who has a cellular blood-pressure cuff."""
-    with tempfile.TemporaryDirectory(prefix="careledger-alerts-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> str:
-            done = subprocess.run(
-                [str(CARELEDGER), *args],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            return done.stdout
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        facts = json.loads(run("shell", "-c", SETUP).strip().splitlines()[-1])
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield Server(url=base, patient_id=facts["patient_id"])
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(("shell", "-c", SETUP), prefix="careledger-alerts-") as served:
+        facts = json.loads(served.outputs[0].strip().splitlines()[-1])
+        yield Server(url=served.url, patient_id=facts["patient_id"])
 
 
 def _api(base: str, path: str, body: dict[str, Any], token: str | None = None) -> Any:
@@ -183,10 +134,7 @@ def test_a_coordinator_resolves_a_critical_reading_with_a_logged_call(server: Se
 
     readings_page = f"{server.url}/devices/patients/{server.patient_id}/"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("dialog", on_dialog)

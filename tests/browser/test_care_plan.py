@@ -6,23 +6,12 @@ pytest-django's live_server: that flushes the database, and the audit table refu
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, expect, sync_playwright
 
-from tests.browser.test_enroll_in_ccm import (
-    CARELEDGER,
-    PASSWORD,
-    RESULTS,
-    ROOT,
-    free_port,
-    wait_until_serving,
-)
+from tests.browser.support import PASSWORD, RESULTS, launch, serve
 
 SCREENSHOT = RESULTS / "care-plan.png"
 PDF_PNG = RESULTS / "care-plan-pdf.png"
@@ -72,42 +61,8 @@ print(patient.pk)
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
     """Serve a fresh careledger with a practitioner and one CCM patient with two conditions."""
-    with tempfile.TemporaryDirectory(prefix="careledger-careplan-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> str:
-            done = subprocess.run(
-                [str(CARELEDGER), *args], env=env, cwd=ROOT, check=True, capture_output=True
-            )
-            return done.stdout.decode()
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        patient_id = int(run("shell", "-c", SETUP).strip().splitlines()[-1])
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield base, patient_id
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(("shell", "-c", SETUP), prefix="careledger-careplan-") as served:
+        yield served.url, int(served.outputs[0].strip().splitlines()[-1])
 
 
 REMAINING = {
@@ -137,10 +92,7 @@ def test_a_practitioner_writes_signs_prints_and_opens_a_care_plan(
             csp_violations.append(message.text)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("dialog", on_dialog)

@@ -6,28 +6,16 @@ flushes the database between tests, and the audit table's triggers refuse the DE
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-CARELEDGER = Path(sys.executable).parent / "careledger"
-RESULTS = ROOT / "test-results"
+from tests.browser.support import PASSWORD, PRACTICE_ZONE, RESULTS, launch, serve
+
 SCREENSHOT = RESULTS / "enroll-in-ccm.png"
-PASSWORD = "correct horse battery"
-PRACTICE_ZONE = "America/Chicago"
 
 SETUP = f"""
 from django.utils import timezone
@@ -69,64 +57,11 @@ for mrn, given, family, born, sex, mbi in people:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer {url} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """Serve a fresh careledger with one practice, a coordinator and three patients."""
-    with tempfile.TemporaryDirectory(prefix="careledger-browser-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> None:
-            subprocess.run(
-                [str(CARELEDGER), *args], env=env, cwd=ROOT, check=True, capture_output=True
-            )
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        run("shell", "-c", SETUP)
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield base
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(("shell", "-c", SETUP)) as served:
+        yield served.url
 
 
 @pytest.mark.browser
@@ -144,10 +79,7 @@ def test_a_coordinator_enrolls_a_patient_in_ccm_with_verbal_consent(server: str)
 
     today = datetime.now(ZoneInfo(PRACTICE_ZONE)).date().isoformat()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("dialog", on_dialog)

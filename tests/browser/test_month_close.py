@@ -9,24 +9,14 @@ patient without an order, with a 25-minute call last month (MISSING_ORDER).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pypdfium2
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, expect, sync_playwright
 
-from tests.browser.test_enroll_in_ccm import (
-    CARELEDGER,
-    RESULTS,
-    ROOT,
-    free_port,
-    wait_until_serving,
-)
+from tests.browser.support import RESULTS, launch, serve
 
 DEMO_PASSWORD = "demo"
 
@@ -89,44 +79,10 @@ print(last.label)
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """Serve a fresh careledger loaded with the demo (30 patients a practice)."""
-    with tempfile.TemporaryDirectory(prefix="careledger-close-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> None:
-            done = subprocess.run(
-                [str(CARELEDGER), *args], env=env, cwd=ROOT, capture_output=True, text=True
-            )
-            if done.returncode:
-                raise RuntimeError(f"careledger {args[0]} failed:\n{done.stderr[-3000:]}")
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        run("demo", "--patients", "30")
-        run("shell", "-c", SETUP)
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield base
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(
+        ("demo", "--patients", "30"), ("shell", "-c", SETUP), prefix="careledger-close-"
+    ) as served:
+        yield served.url
 
 
 @pytest.mark.browser
@@ -148,10 +104,7 @@ def test_a_manager_closes_reviews_approves_and_reads_the_evidence_and_analytics(
 
     RESULTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.on("dialog", on_dialog)

@@ -7,30 +7,18 @@ Timer row's start back twelve minutes through ``careledger shell``; nothing in t
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Dialog, expect, sync_playwright
 
-from tests.browser.test_enroll_in_ccm import (
-    CARELEDGER,
-    PASSWORD,
-    RESULTS,
-    ROOT,
-    free_port,
-    wait_until_serving,
-)
+from tests.browser.support import PASSWORD, PRACTICE_ZONE, RESULTS, launch, serve
 
-PRACTICE_ZONE = "America/Chicago"
 SCREENSHOT = RESULTS / "timer.png"
 BACKDATE_MINUTES = 12
 
@@ -107,41 +95,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     """Serve a fresh careledger with a consented, established RPM patient."""
-    with tempfile.TemporaryDirectory(prefix="careledger-timer-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> None:
-            subprocess.run(
-                [str(CARELEDGER), *args], env=env, cwd=ROOT, check=True, capture_output=True
-            )
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        run("shell", "-c", SETUP)
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield Server(url=base, shell=lambda code: run("shell", "-c", code))
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(("shell", "-c", SETUP), prefix="careledger-timer-") as served:
+        yield Server(url=served.url, shell=served.shell)
 
 
 @pytest.mark.browser
@@ -164,10 +119,7 @@ def test_a_coordinator_times_a_call_and_sees_the_month_move(server: Server) -> N
             problems.append(f"{message.text} @ {message.location}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.on("dialog", on_dialog)

@@ -7,29 +7,17 @@ date, and the worklist is opened with ``?as_of=`` its opening day when today is 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from careledger.lib.business_days import pre_close_opens_on, us_federal_holidays
-from tests.browser.test_enroll_in_ccm import (
-    CARELEDGER,
-    PASSWORD,
-    RESULTS,
-    ROOT,
-    free_port,
-    wait_until_serving,
-)
+from tests.browser.support import PASSWORD, PRACTICE_ZONE, RESULTS, launch, serve
 
-PRACTICE_ZONE = "America/Chicago"
 # The set-up logs about two and a half hours of calls ending half an hour ago.
 NEEDS_HOURS_INTO_MONTH = 3
 
@@ -111,41 +99,8 @@ def server() -> Iterator[str]:
     local = datetime.now(ZoneInfo(PRACTICE_ZONE))
     if local.day == 1 and local.hour < NEEDS_HOURS_INTO_MONTH:
         pytest.skip("the set-up's calls would fall in the previous month; run after 3 a.m.")
-    with tempfile.TemporaryDirectory(prefix="careledger-worklist-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-
-        def run(*args: str) -> None:
-            subprocess.run(
-                [str(CARELEDGER), *args], env=env, cwd=ROOT, check=True, capture_output=True
-            )
-
-        run("migrate", "--no-input", "-v0")
-        run("createcachetable")
-        run("shell", "-c", SETUP)
-        port = free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(CARELEDGER), "runserver", f"127.0.0.1:{port}", "--noreload"],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_serving(f"{base}/login/", process)
-                yield base
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with serve(("shell", "-c", SETUP), prefix="careledger-worklist-") as served:
+        yield served.url
 
 
 def worklist_day(today: date) -> date:
@@ -171,10 +126,7 @@ def test_a_coordinator_works_the_worklist_and_the_patient_reaches_99457(server: 
             problems.append(f"{message.text} @ {message.location}")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("console", on_console)
