@@ -8,6 +8,7 @@ date, and the worklist is opened with ``?as_of=`` its opening day when today is 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -18,8 +19,9 @@ from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 from careledger.lib.business_days import pre_close_opens_on, us_federal_holidays
 from tests.browser.support import PASSWORD, PRACTICE_ZONE, RESULTS, launch, serve
 
-# The set-up logs about two and a half hours of calls ending half an hour ago.
-NEEDS_HOURS_INTO_MONTH = 3
+# The set-up logs each patient's calls (35 minutes at most) by a different nurse, all ending a
+# minute before the set-up runs, so they fall in this month once it is 40 minutes old.
+NEEDS_MINUTES_INTO_MONTH = 40
 
 SETUP = f"""
 from datetime import timedelta
@@ -62,8 +64,10 @@ PEOPLE = [
     ("R1005", "Lena", "Marsh", "CCM", 24),
     ("R1006", "Otis", "Pryor", "RPM", 0),
 ]
-end = now - timedelta(minutes=30)
-for mrn, given, family, program, minutes in PEOPLE:
+end = now - timedelta(minutes=1)
+for number, (mrn, given, family, program, minutes) in enumerate(PEOPLE):
+    nurse = member(f"nurse{{number}}", "Nurse", f"Number{{number}}", "coordinator", "RN")
+    nurse_ctx = PracticeContext(user=nurse.user, membership=nurse, source_ip=None)
     patient = create_patient(ctx=ctx, now=now, data={{
         "mrn": mrn, "given_name": given, "family_name": family, "birth_date": "1947-06-02",
         "sex": "female", "mbi": "1EG4TE5MK73", "coverage": "medicare_ffs",
@@ -85,11 +89,10 @@ for mrn, given, family, program, minutes in PEOPLE:
            started_on=today - timedelta(days=60), now=now, consent=consent, order=order)
     if minutes:
         start = end - timedelta(minutes=minutes)
-        log_contact(ctx=ctx, patient=patient, now=end + timedelta(minutes=1), contact=Contact(
+        log_contact(ctx=nurse_ctx, patient=patient, now=now, contact=Contact(
             program=program, kind="interactive_call", outcome="reached",
             started_at=start, ended_at=end, summary=SUMMARY,
         ))
-        end = start - timedelta(minutes=2)
 """
 
 
@@ -97,8 +100,9 @@ for mrn, given, family, program, minutes in PEOPLE:
 def server() -> Iterator[str]:
     """Serve a fresh careledger with a small RPM and CCM panel, time logged this month."""
     local = datetime.now(ZoneInfo(PRACTICE_ZONE))
-    if local.day == 1 and local.hour < NEEDS_HOURS_INTO_MONTH:
-        pytest.skip("the set-up's calls would fall in the previous month; run after 3 a.m.")
+    if local.day == 1 and local.hour == 0 and local.minute < NEEDS_MINUTES_INTO_MONTH:
+        # The set-up's calls would fall in the previous month: wait until they would not.
+        time.sleep((NEEDS_MINUTES_INTO_MONTH - local.minute) * 60 - local.second)
     with serve(("shell", "-c", SETUP), prefix="careledger-worklist-") as served:
         yield served.url
 
