@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "careledger.timelog",
     "careledger.careplans",
     "careledger.devices",
+    "careledger.programs",
     "careledger.worklists",
     "careledger.billing",
     "careledger.api",

@@ -14,5 +14,6 @@ urlpatterns = [
     path("devices/", include("careledger.devices.urls")),
     path("worklists/", include("careledger.worklists.urls")),
     path("billing/", include("careledger.billing.urls")),
+    path("programs/", include("careledger.programs.urls")),
     path("", include("careledger.web.urls")),
 ]

@@ -87,6 +87,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "billing.export": frozenset({Role.MANAGER, Role.BILLER}),
     "billing.view": frozenset({Role.MANAGER, Role.BILLER, Role.AUDITOR, Role.ADMIN}),
     "evidence.view": frozenset({Role.MANAGER, Role.BILLER, Role.AUDITOR, Role.ADMIN}),
+    # Program facts (issue 9). Other practitioners' claims and APCM attestations are entered by
+    # billers, managers, admins and practitioners; MDM only by the practitioner (CCM-2).
+    "facts.view": ALL_ROLES,
+    "facts.edit": frozenset({Role.PRACTITIONER, Role.MANAGER, Role.ADMIN, Role.BILLER}),
+    "facts.import": frozenset({Role.MANAGER, Role.ADMIN, Role.BILLER}),
+    "care_facts.edit": CLINICAL_WRITERS,
+    "mdm.record": frozenset({Role.PRACTITIONER}),
+    # The practice's care-plan templates (issue 5, item 6): edited by its clinical leads.
+    "careplan.templates": frozenset({Role.PRACTITIONER, Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -12,6 +12,7 @@ from careledger.api import (
     careplans,
     devices,
     patients,
+    programs,
     timelog,
     worklists,
 )
@@ -36,3 +37,4 @@ api.add_router("", careplans.router)
 api.add_router("", devices.router)
 api.add_router("", worklists.router)
 api.add_router("", billing.router)
+api.add_router("", programs.router)

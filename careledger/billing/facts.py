@@ -2,9 +2,12 @@
 
 The patient page, the dashboard, the pre-close worklist and the month close all call
 ``build_month_facts``: it reads a whole panel with a constant number of queries (no query per
-patient), then assembles frozen ``careledger.rules`` values in plain Python. Where a fact the
-engine needs is not recorded anywhere yet, it says so with a flag (``FACT_NOT_RECORDED``)
-instead of guessing.
+patient), then assembles frozen ``careledger.rules`` values in plain Python. The program facts
+(set-up events, other practitioners' claims, complex-CCM decision making, CoCM episodes, BHI
+service elements, APCM attestations) come from ``careledger.programs``' bulk readers, each read
+only when a patient of the panel is enrolled in a program that needs it. Where a fact a program
+needs is not recorded, the builder adds a ``FACT_UNKNOWN`` note naming it instead of guessing
+(the engine raises its own ``FACT_UNKNOWN`` for facts it receives as unknown).
 """
 
 from __future__ import annotations
@@ -22,15 +25,21 @@ from careledger.careplans.models import Kind
 from careledger.careplans.selectors import current_plan_kinds
 from careledger.devices.selectors import device_periods_by_patient
 from careledger.patients.models import Condition, Enrollment, Patient, Visit
+from careledger.programs import selectors as program_facts
 from careledger.rules import (
+    ApcmRequirements,
+    BhiServiceElements,
+    ComplexCcm,
     DevicePeriod,
     Flag,
     MonthFacts,
     MonthResult,
+    OtherClaim,
     PatientFacts,
     TimeEntry,
     evaluate_month,
 )
+from careledger.rules.schedules import rule_set_in_force
 from careledger.timelog.models import UNREACHED_OUTCOMES, NotCountable
 from careledger.timelog.models import TimeEntry as StoredEntry
 
@@ -38,7 +47,12 @@ from .months import LocalMonth
 
 # P3: attempts that did not reach the patient reach the engine as kind "voicemail".
 VOICEMAIL = "voicemail"
-NOT_RECORDED = "FACT_NOT_RECORDED"
+# A fact a program needs is not recorded (docs/billing-rules.md); the message names it.
+FACT_UNKNOWN = "FACT_UNKNOWN"
+# CCM-2: complex CCM (99487) starts at 60 clinical minutes; below that its decision making
+# cannot change the code.
+COMPLEX_CCM_FROM_SECONDS = 60 * 60
+SETUP_CODES = {"RPM": "99453", "RTM": "98975"}
 # CPT's established patient: seen by the same practitioner within three years (RPM-10).
 ESTABLISHED_WITHIN = timedelta(days=3 * 365)
 # CCM-7: an initiating visit is needed when the patient was not seen within 12 months.
@@ -82,7 +96,20 @@ class _PatientRecords:
     conditions: list[Any] = field(default_factory=list)
     visits: list[Any] = field(default_factory=list)
     plan_kinds: frozenset[str] = frozenset()
+    # Every device period up to the month's end: the set-up rule needs the episode's first.
     device_periods: tuple[DevicePeriod, ...] = ()
+    other_claims: list[program_facts.ClaimRow] = field(default_factory=list)
+    program_facts: program_facts.PatientMonthRow | None = None
+
+
+@dataclass(frozen=True)
+class _PanelFacts:
+    """Practice-wide facts of the month."""
+
+    month: LocalMonth
+    setting: str
+    attestations: dict[int | None, program_facts.AttestationRow]
+    setup_min_days: int
 
 
 def build_month_facts(
@@ -110,6 +137,7 @@ def build_month_facts(
             "started_on",
             "ended_on",
             "consent_on",
+            "rtm_category",
             "billing_practitioner_id",
             "patient__id",
             "patient__coverage",
@@ -155,13 +183,38 @@ def build_month_facts(
     plans = current_plan_kinds(practice=practice, patient_ids=ids, on=month.last_on)
     for pid, kinds in plans.items():
         records[pid].plan_kinds = kinds
-    # RPM-4, P5: 30-day device periods with their automatic reading days.
+    # RPM-4, P5: 30-day device periods with their automatic reading days, from the first one:
+    # the set-up rule (RPM-16) needs the episode's first period; _assemble keeps the month's.
     periods = device_periods_by_patient(
-        patient_ids=ids, month_start=month.first_on, month_end=month.last_on, as_of=as_of
+        patient_ids=ids, month_start=date.min, month_end=month.last_on, as_of=as_of
     )
     for pid, found in periods.items():
         records[pid].device_periods = tuple(found)
-    return {pid: _assemble(record, month, practice.setting) for pid, record in records.items()}
+    panel = _read_program_facts(practice, month, records)
+    return {pid: _assemble(record, panel) for pid, record in records.items()}
+
+
+def _read_program_facts(
+    practice: Practice, month: LocalMonth, records: dict[int, _PatientRecords]
+) -> _PanelFacts:
+    """Read the program facts of the panel."""
+    # Three queries whatever the panel's size or mix of programs (the query count must not
+    # depend on which programs the panel holds).
+    ids = list(records)
+    # RPM-5, CCM-6: claims by other practitioners matter to every program.
+    for pid, claims in program_facts.other_claims_by_patient(patient_ids=ids, month=month).items():
+        records[pid].other_claims = claims
+    for pid, row in program_facts.patient_month_facts(patient_ids=ids, month=month).items():
+        records[pid].program_facts = row
+    attestations = program_facts.attestations_in_force(practice=practice, month=month)
+    rule_set = rule_set_in_force(month.first_on)
+    return _PanelFacts(
+        month=month,
+        setting=practice.setting,
+        attestations=attestations,
+        # RPM-16: the set-up code's day threshold is the rule set's setting.
+        setup_min_days=rule_set.setup_min_days if rule_set is not None else 2,
+    )
 
 
 def engine_entry(entry: Any) -> TimeEntry | None:
@@ -197,7 +250,8 @@ def chronic_condition_count(conditions: Iterable[Any], month: LocalMonth) -> int
     )
 
 
-def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[PractitionerMonth]:
+def _assemble(record: _PatientRecords, panel: _PanelFacts) -> list[PractitionerMonth]:
+    month = panel.month
     by_practitioner: dict[int, list[Enrollment]] = defaultdict(list)
     for enrollment in record.enrollments:
         by_practitioner[enrollment.billing_practitioner_id].append(enrollment)
@@ -207,11 +261,13 @@ def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[
     for practitioner_id, group in sorted(by_practitioner.items()):
         programs = tuple(sorted({e.program for e in group}))
         consent: dict[str, date] = {}
-        first_started: dict[str, date] = {}
+        rtm_category: str | None = None
         for enrollment in group:  # newest first within a program
             if enrollment.consent_on is not None and enrollment.program not in consent:
                 consent[enrollment.program] = enrollment.consent_on
-            first_started[enrollment.program] = enrollment.started_on
+            if enrollment.program == "RTM" and rtm_category is None:
+                # RTM-1: blank is not recorded; the engine raises FACT_UNKNOWN for it.
+                rtm_category = enrollment.rtm_category or None
         seen = [v.visited_on for v in record.visits if v.practitioner_id == practitioner_id]
         patient_facts = PatientFacts(
             medicare_ffs=patient.coverage == Patient.Coverage.MEDICARE_FFS,
@@ -232,56 +288,178 @@ def _assemble(record: _PatientRecords, month: LocalMonth, setting: str) -> list[
         entry_ids: dict[str, list[int]] = defaultdict(list)
         for entry, _ in kept:
             entry_ids[entry.program].append(entry.id)
+        notes: list[Flag] = []
+        setup_billed = {
+            program: _setup_already_billed(record, program, panel, notes)
+            for program in ("RPM", "RTM")
+            if program in programs
+        }
+        complex_ccm = _complex_ccm(record, programs, kept, notes)
+        stored = record.program_facts
+        episode = stored.cocm_episode if stored is not None and "CoCM" in programs else None
+        elements = (
+            stored.bhi_elements if stored is not None and {"BHI", "APCM"} & set(programs) else None
+        )
         facts = MonthFacts(
             month_start_on=month.first_on,
             practice_timezone=month.timezone,
             billing_practitioner=group[0].billing_practitioner.get_username(),
-            setting=setting,
+            setting=panel.setting,
             patient=patient_facts,
             programs=programs,
             consent_on=consent,
             comprehensive_care_plan=Kind.COMPREHENSIVE in record.plan_kinds,
             disease_specific_care_plan=Kind.DISEASE_SPECIFIC in record.plan_kinds,
-            # RPM-16 interim: the set-up code belongs to the episode's first month; an enrollment
-            # that started before this month is taken to have had its set-up billed.
-            rpm_setup_already_billed=first_started.get("RPM", month.first_on) < month.first_on,
-            rtm_setup_already_billed=first_started.get("RTM", month.first_on) < month.first_on,
+            complex_ccm=complex_ccm,
+            apcm_requirements=_apcm_requirements(record, programs, practitioner_id, panel),
+            bhi_service_elements=(
+                None
+                if elements is None
+                else BhiServiceElements(
+                    validated_rating_scale=elements.validated_rating_scale,
+                    bh_care_plan=elements.bh_care_plan,
+                    treatment_coordination=elements.treatment_coordination,
+                    continuity=elements.continuity,
+                )
+            ),
+            # BHI-2: month 1 is the month the episode started; no episode = unknown.
+            cocm_month_index=(
+                None
+                if episode is None
+                else program_facts.cocm_month_index(episode.started_on, month)
+            ),
+            psychiatric_consultant=None if episode is None else episode.psychiatric_consultant,
+            rpm_setup_already_billed=setup_billed.get("RPM", False),
+            rtm_setup_already_billed=setup_billed.get("RTM", False),
+            rtm_category=rtm_category,
             time_entries=tuple(converted for _, converted in kept),
-            device_periods=tuple(p for p in record.device_periods if p.program in programs),
+            device_periods=tuple(
+                p
+                for p in record.device_periods
+                if p.program in programs and p.overlaps(month.first_on, month.last_on)
+            ),
+            other_practitioner_claims=tuple(
+                OtherClaim(c.practitioner, c.code, c.period_start_on, c.period_end_on)
+                for c in record.other_claims
+            ),
         )
         out.append(
             PractitionerMonth(
                 patient_id=patient.pk,
                 practitioner=group[0].billing_practitioner,
                 facts=facts,
-                notes=_unrecorded_facts(programs),
+                notes=tuple(notes),
                 entry_ids={k: tuple(v) for k, v in entry_ids.items()},
             )
         )
     return out
 
 
-def _unrecorded_facts(programs: tuple[str, ...]) -> tuple[Flag, ...]:
-    notes = [
-        Flag(
-            NOT_RECORDED,
-            None,
-            "Other practitioners' claims are not recorded in careledger yet; the "
-            "one-biller rules (RPM-5, CCM-6) assume there are none.",
-            "RPM-5",
-        )
-    ]
-    if "CCM" in programs:
-        notes.append(
-            Flag(
-                NOT_RECORDED,
-                "CCM",
-                "Complex-CCM decision making is not recorded yet; complex codes are not "
-                "considered.",
-                "CCM-2",
+def _setup_already_billed(
+    record: _PatientRecords, program: str, panel: _PanelFacts, notes: list[Flag]
+) -> bool:
+    """Tell the engine whether the episode's set-up code has had its month (RPM-16, RTM-1).
+
+    A set-up event opens an episode; 99453/98975 belongs to the episode's first device period
+    that ends on or after the set-up day with the rule set's minimum reading days. It is
+    "already billed" in any other month, and when no set-up was recorded at all.
+    """
+    month = panel.month
+    periods = sorted(
+        (p for p in record.device_periods if p.program == program),
+        key=lambda p: (p.period_end_on, p.period_start_on),
+    )
+    opened_on = None if record.program_facts is None else record.program_facts.setup_on(program)
+    if opened_on is None:
+        first = periods[0] if periods else None
+        if first is not None and month.first_on <= first.period_end_on <= month.last_on:
+            # The patient's first device period ends now: set-up would bill, but nobody
+            # recorded it.
+            notes.append(
+                Flag(
+                    FACT_UNKNOWN,
+                    program,
+                    f"{program} set-up event is not recorded; {SETUP_CODES[program]} is not "
+                    "billed until the set-up and education are recorded.",
+                    "RPM-16",
+                )
             )
+        return True
+    # The episode: the latest set-up by the month's end.
+    first_billable = next(
+        (
+            p
+            for p in periods
+            if p.period_end_on >= opened_on and _reading_days(p) >= panel.setup_min_days
+        ),
+        None,
+    )
+    if first_billable is None:
+        return True
+    return not month.first_on <= first_billable.period_end_on <= month.last_on
+
+
+def _reading_days(period: DevicePeriod) -> int:
+    if period.reading_dates is not None:
+        return len(period.reading_dates)
+    return period.reading_day_count or 0
+
+
+def _complex_ccm(
+    record: _PatientRecords,
+    programs: tuple[str, ...],
+    kept: list[tuple[Any, TimeEntry]],
+    notes: list[Flag],
+) -> ComplexCcm | None:
+    """Build CCM-2's complex facts: the recorded MDM and a plan established or revised.
+
+    A comprehensive care-plan version published in the month is the plan established or
+    substantially revised; so is the practitioner's own record of it.
+    """
+    if "CCM" not in programs:
+        return None
+    stored = record.program_facts
+    mdm = None if stored is None else stored.mdm
+    revised = (stored is not None and stored.plan_published) or (
+        mdm is not None and mdm.care_plan_revised
+    )
+    if mdm is None:
+        seconds = sum(
+            converted.seconds
+            for _, converted in kept
+            if converted.program == "CCM" and converted.kind != VOICEMAIL
         )
-    return tuple(notes)
+        if seconds >= COMPLEX_CCM_FROM_SECONDS:
+            # Only worth a person's look once complex CCM (99487) could apply.
+            notes.append(
+                Flag(
+                    FACT_UNKNOWN,
+                    "CCM",
+                    "complex_ccm.mdm (the month's medical decision making) is not recorded; "
+                    "complex CCM (99487) needs moderate or high MDM, so the non-complex family "
+                    "is billed.",
+                    "CCM-2",
+                )
+            )
+        return ComplexCcm(mdm=None, care_plan_established_or_substantially_revised=revised)
+    return ComplexCcm(mdm=mdm.mdm, care_plan_established_or_substantially_revised=revised)
+
+
+def _apcm_requirements(
+    record: _PatientRecords, programs: tuple[str, ...], practitioner_id: int, panel: _PanelFacts
+) -> ApcmRequirements | None:
+    """Build APCM-2's requirements from the attestation in force on the month's last day."""
+    if "APCM" not in programs:
+        return None
+    attestation = program_facts.attestation_for(panel.attestations, practitioner_id)
+    if attestation is None:
+        return None  # the engine: APCM_REQUIREMENTS_NOT_MET, naming every requirement
+    return ApcmRequirements(
+        access_24_7=attestation.access_24_7,
+        continuity=attestation.continuity,
+        care_plan=Kind.COMPREHENSIVE in record.plan_kinds,
+        responsible_for_primary_care=attestation.responsible_for_primary_care,
+    )
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@ class Program(models.TextChoices):
 DEVICE_PROGRAMS = frozenset({Program.RPM, Program.RTM})
 
 
+class RtmCategory(models.TextChoices):
+    RESPIRATORY = "respiratory", "Respiratory"
+    MUSCULOSKELETAL = "musculoskeletal", "Musculoskeletal"
+    CBT = "cbt", "Cognitive behavioral therapy"
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
@@ -184,6 +190,10 @@ class Enrollment(models.Model):
     told_right_to_stop = models.BooleanField("told they may stop at any time", default=False)
     told_specialist_consultation = models.BooleanField(
         "agreed to consultation with specialists (BHI/CoCM)", default=False
+    )
+    # RTM-1: the device-supply code depends on the category (98976/98984 respiratory, ...).
+    rtm_category = models.CharField(
+        "RTM category", max_length=20, choices=RtmCategory.choices, blank=True
     )
     created_at = models.DateTimeField()
     history = HistoricalRecords()

@@ -21,6 +21,7 @@ from careledger.patients.models import (
     Enrollment,
     Patient,
     Program,
+    RtmCategory,
     Visit,
 )
 
@@ -282,16 +283,24 @@ def enroll(
     now: datetime,
     consent: Consent | None = None,
     order: Order | None = None,
+    rtm_category: str = "",
 ) -> Enrollment:
     """Enroll a patient in a program; with consent the enrollment is active, else pending."""
     if program not in Program.values:
         raise field_error("program", f"{program!r} is not a program: {', '.join(Program.values)}.")
+    if rtm_category and program != Program.RTM:
+        raise field_error("rtm_category", "Only RTM enrollments carry an RTM category.")
+    if rtm_category and rtm_category not in RtmCategory.values:
+        raise field_error(
+            "rtm_category", f"Choose one of: {', '.join(RtmCategory.values)} (RTM-1)."
+        )
     member = _billing_member(ctx, billing_practitioner, "billing_practitioner")
     enrollment = Enrollment(
         patient=patient,
         program=program,
         billing_practitioner=member.user,
         started_on=started_on,
+        rtm_category=rtm_category,
         created_at=now,
     )
     if order is not None:

@@ -23,7 +23,7 @@ from careledger.rules.schedules import DayBand, TimeFamily, rule_set_in_force
 from careledger.timelog.models import TimeEntry
 from careledger.worklists.fees import SCHEDULES, FeeSchedule
 from careledger.worklists.models import PracticeFee
-from careledger.worklists.selectors import PanelRow, WorklistItem, days_left_in_month
+from careledger.worklists.selectors import PanelRow, WorklistItem, reading_days_left
 
 # Which of the rule set's time families draws the progress bar's marks, per program. Display
 # only: the marks are read from the dated rule set, and the next code and the minutes it needs
@@ -119,13 +119,13 @@ def supply_bands(program: str, month: LocalMonth) -> tuple[DayBand, ...]:
     return ()
 
 
-def band_reach(
-    program: str, reading_days: int | None, month: LocalMonth, as_of: date
-) -> tuple[DayBandReach, ...]:
-    """Say, per supply band (2 and 16 days for RPM), whether it is reached or still reachable."""
+def band_reach(row: PanelRow, month: LocalMonth, as_of: date) -> tuple[DayBandReach, ...]:
+    """Say, per supply band (2 and 16 days for RPM), whether it is reached or still reachable
+    in the device period containing ``as_of``."""
+    program, reading_days = row.program, row.reading_days
     if reading_days is None:
         return ()
-    left = days_left_in_month(month, as_of)
+    left = reading_days_left(row, month, as_of)
     out = []
     for band in supply_bands(program, month):
         needed = max(band.min_days - reading_days, 0)
@@ -168,7 +168,7 @@ def dashboard_rows(rows: Iterable[PanelRow], month: LocalMonth, as_of: date) -> 
             DashboardRow(
                 row=row,
                 bar=bar_for(row.program, row.minutes, month, target),
-                bands=band_reach(row.program, row.reading_days, month, as_of),
+                bands=band_reach(row, month, as_of),
             )
         )
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from careledger.accounts.models import Practice
@@ -46,6 +46,9 @@ class PanelRow:
     reading_days_needed: int | None
     entry_ids: tuple[int, ...]
     projected_value: Decimal | None
+    # The device period containing as_of (RPM-4): its last day, and whether as_of has a reading.
+    period_end_on: date | None = None
+    read_on_as_of: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,14 @@ def panel_rows(
                     Decimal(0),
                 )
                 nxt, device = summary.next_threshold, summary.next_device_threshold
+                period = next(
+                    (
+                        p
+                        for p in built_part.facts.device_periods
+                        if p.program == program and p.period_start_on <= as_of <= p.period_end_on
+                    ),
+                    None,
+                )
                 rows.append(
                     PanelRow(
                         patient_id=patient_id,
@@ -151,6 +162,8 @@ def panel_rows(
                         reading_days_needed=device.reading_days_needed if device else None,
                         entry_ids=built_part.entry_ids.get(program, ()),
                         projected_value=value if codes else None,
+                        period_end_on=period.period_end_on if period else None,
+                        read_on_as_of=bool(period and as_of in (period.reading_dates or ())),
                     )
                 )
     rows.sort(key=lambda r: (r.name, r.patient_id, r.program))
@@ -210,7 +223,7 @@ def pre_close_worklist(
             )
         days_needed = row.reading_days_needed
         if days_needed is not None and days_needed > 0 and row.reading_days is not None:
-            days_left = (month.last_on - as_of).days + 1 if month_open else 0
+            days_left = reading_days_left(row, month, as_of)
             value = fees.at_stake(row.device_next_code, row.codes)
             items.append(
                 WorklistItem(
@@ -234,6 +247,14 @@ def pre_close_worklist(
     return items
 
 
-def days_left_in_month(month: LocalMonth, as_of: date) -> int:
-    """Return the days from ``as_of`` to the month's end, both included."""
-    return max((month.last_on - as_of + timedelta(days=1)).days, 0)
+def reading_days_left(row: PanelRow, month: LocalMonth, as_of: date) -> int:
+    """Count the days that can still add a reading day to the period containing ``as_of``.
+
+    P5: a day counts once, so ``as_of`` itself counts only if it has no reading yet. Without a
+    known period (no reading so far), the rest of the month is the best estimate.
+    """
+    end = row.period_end_on or month.last_on
+    left = (end - as_of).days + 1
+    if row.read_on_as_of:
+        left -= 1
+    return max(left, 0)
