@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,8 +28,13 @@ from careledger.demo.careplan_plan import (
     reviewed_content,
 )
 from careledger.demo.data import DEMO_PASSWORD, LAKESIDE, PRACTICES, RIVERSIDE, STAFF
+from careledger.demo.device_plan import plan_deliveries, plan_devices, vendor_slug
 from careledger.demo.plan import DemoPlan, PatientSpec
 from careledger.demo.time_plan import plan_entries
+from careledger.devices.ingest import ingest_readings
+from careledger.devices.models import Via
+from careledger.devices.services import Assignment, assign_device, create_vendor
+from careledger.devices.thresholds import Levels
 from careledger.patients.models import Patient
 from careledger.patients.services import (
     Consent,
@@ -57,6 +63,9 @@ class DemoResult:
     time_entries: int = 0
     care_plans: int = 0
     care_plan_versions: int = 0
+    devices: int = 0
+    readings: int = 0
+    alerts: int = 0
 
 
 def demo_state() -> str:
@@ -123,6 +132,7 @@ def load_demo(
             if on_patient is not None:
                 on_patient()
         counts["time_entries"] = _load_entries(plan, practices, teams)
+        counts.update(_load_devices(plan, practices, teams, now))
         result = DemoResult(
             practices=len(practices),
             users=len(members),
@@ -133,6 +143,9 @@ def load_demo(
             time_entries=counts["time_entries"],
             care_plans=counts["care_plans"],
             care_plan_versions=counts["care_plan_versions"],
+            devices=counts["devices"],
+            readings=counts["readings"],
+            alerts=counts["alerts"],
         )
         record_event(
             "demo.loaded",
@@ -320,3 +333,70 @@ def _load_entries(
         )
         count += 1
     return count
+
+
+VENDOR_NAME = "Prairie Cellular Health (demo)"
+
+
+def _load_devices(
+    plan: DemoPlan,
+    practices: dict[str, Practice],
+    teams: dict[str, tuple[Membership, Membership]],
+    now: datetime,
+) -> dict[str, int]:
+    """Register each practice's vendor, hand out the devices, and receive their readings.
+
+    Each delivery goes through the same ingestion as the vendor webhook, received a few minutes
+    after its readings were taken (``now=`` the moment it arrived), so alerts open on time.
+    """
+    devices = plan_devices(plan)
+    first_assigned = min((d.assigned_on for d in devices), default=plan.today)
+    vendors = {
+        slug: create_vendor(
+            practice=practice,
+            slug=vendor_slug(slug),
+            name=VENDOR_NAME,
+            # A demo secret derived from the seed, like the demo password: same seed, same data.
+            secret=hashlib.sha256(f"careledger-demo-{plan.seed}-{slug}".encode()).hexdigest(),
+            now=_at(first_assigned - timedelta(days=1), 14),
+        )
+        for slug, practice in practices.items()
+    }
+    patients = dict(
+        Patient.objects.filter(practice__in=practices.values()).values_list("mrn", "pk")
+    )
+    by_pk = Patient.objects.in_bulk(list(patients.values()))
+    for device in devices:
+        coordinator = teams[device.practice][0]
+        ctx = PracticeContext(user=coordinator.user, membership=coordinator, source_ip=None)
+        assign_device(
+            ctx=ctx,
+            patient=by_pk[patients[device.mrn]],
+            assignment=Assignment(
+                program="RPM",
+                type=device.type,
+                vendor=vendor_slug(device.practice),
+                serial=device.serial,
+                assigned_on=device.assigned_on,
+                model_name=device.model_name,
+            ),
+            now=_at(device.assigned_on, 15, 30),
+        )
+    timezones = {slug: practice.timezone for slug, practice in practices.items()}
+    readings = alerts = 0
+    levels: dict[int, Levels] = {}  # every care plan is in place before the first reading
+    for delivery in plan_deliveries(plan, devices, timezones, now):
+        result = ingest_readings(
+            practice=practices[delivery.practice],
+            items=[r.item() for r in delivery.readings],
+            via=Via.WEBHOOK,
+            vendor=vendors[delivery.practice],
+            now=delivery.received_at,
+            source_name="careledger demo",
+            levels_cache=levels,
+        )
+        if result.errors:
+            raise RuntimeError(f"the demo planned readings the service refuses: {result.errors}")
+        readings += result.stored
+        alerts += result.alerts
+    return {"devices": len(devices), "readings": readings, "alerts": alerts}

@@ -3,7 +3,8 @@
 The answer always accounts for every reading sent: ``stored + duplicates + len(errors)`` equals
 the number sent. A repeated delivery (same vendor, same vendor reading id) is a duplicate, in the
 same batch, an earlier one, or a concurrent one (the unique constraint decides, and
-``ignore_conflicts`` turns the loser into a duplicate rather than an error).
+``ignore_conflicts`` turns the loser into a duplicate rather than an error). A reading measured
+in a month the practice has locked is stored and marked late (case 26), whichever way it came.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from careledger.devices.alerts import ALERT_WINDOW, evaluate_readings
 from careledger.devices.models import Device, Reading, ReadingBatch, Vendor
 from careledger.devices.thresholds import Levels
 from careledger.devices.values import DEVICE_SENDS, CheckedReading, Problem, check_reading
+from careledger.locks.models import month_is_locked
 
 MAX_BATCH = 5000
 CHUNK = 2000
@@ -38,6 +40,7 @@ class IngestResult:
     duplicates: int = 0
     errors: list[Problem] = field(default_factory=list)
     alerts: int = 0
+    late: int = 0  # stored readings measured in a locked month (case 26)
     batch_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,6 +51,27 @@ class IngestResult:
                 {"index": p.index, "field": p.field, "reason": p.reason} for p in self.errors
             ],
         }
+
+
+class LockedMonths:
+    """The practice's locked months (YYYY-MM, practice-local), each asked once per batch."""
+
+    def __init__(self, practice: Practice) -> None:
+        self.practice = practice
+        self.known: dict[str, bool] = {}
+
+    def has(self, month: str) -> bool:
+        if month not in self.known:
+            self.known[month] = month_is_locked(practice=self.practice, month=month)
+        return self.known[month]
+
+
+def late_reason(measured_on: date, zone: ZoneInfo) -> str:
+    """Say why a reading is late: its practice-local month was locked when it arrived."""
+    return (
+        f"measured {measured_on.isoformat()} ({zone.key}), in {measured_on:%Y-%m}, "
+        "a month already locked when the reading arrived"
+    )
 
 
 class DeviceIndex:
@@ -109,10 +133,13 @@ def ingest_readings(
     source_name: str = "",
     dry_run: bool = False,
     chunk: int | None = None,
+    levels_cache: dict[int, Levels] | None = None,
 ) -> IngestResult:
     """Check and store a batch of readings for ``practice``; audit it per patient.
 
-    The whole batch is one transaction: a crash part-way leaves nothing of it (case 25).
+    The whole batch is one transaction: a crash part-way leaves nothing of it (case 25). A
+    caller delivering many batches while no care plan changes (the demo) may pass one
+    ``levels_cache`` for all of them.
     """
     result = IngestResult(sent=len(items))
     chunk = chunk or CHUNK
@@ -131,8 +158,11 @@ def ingest_readings(
             )
             result.batch_id = batch.pk
         stored_by_patient: Counter[int] = Counter()
-        levels_cache: dict[int, Levels] = {}
+        if levels_cache is None:
+            levels_cache = {}
         sources_by_patient: dict[int, Counter[str]] = defaultdict(Counter)
+        late_by_patient: Counter[int] = Counter()
+        locked = LockedMonths(practice)
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
             rows = _check_chunk(
@@ -143,6 +173,7 @@ def ingest_readings(
                 zone=zone,
                 now=now,
                 result=result,
+                locked=locked,
             )
             if dry_run or batch is None:
                 result.stored += len(rows)
@@ -153,6 +184,9 @@ def ingest_readings(
             for row in stored:
                 stored_by_patient[row["patient_id"]] += 1
                 sources_by_patient[row["patient_id"]][row["source"]] += 1
+                if row["late"]:
+                    late_by_patient[row["patient_id"]] += 1
+                    result.late += 1
             recent = _for_alerts(stored, now)
             result.alerts += len(
                 evaluate_readings(
@@ -165,6 +199,13 @@ def ingest_readings(
             stored=result.stored, duplicates=result.duplicates, refused=len(result.errors)
         )
         for patient_id, count in sorted(stored_by_patient.items()):
+            details: dict[str, Any] = {
+                "via": via,
+                "stored": count,
+                "sources": dict(sources_by_patient[patient_id]),
+            }
+            if late_by_patient[patient_id]:
+                details["late"] = late_by_patient[patient_id]
             record_event(
                 "reading.received",
                 actor=actor,
@@ -172,11 +213,7 @@ def ingest_readings(
                 patient_id=patient_id,
                 obj=batch,
                 source_ip=source_ip,
-                details={
-                    "via": via,
-                    "stored": count,
-                    "sources": dict(sources_by_patient[patient_id]),
-                },
+                details=details,
                 now=now,
             )
     return result
@@ -204,9 +241,11 @@ COLUMNS = (
     "fasting",
     "original_value",
     "original_unit",
+    "late",
+    "late_reason",
     "excluded_reason",
 )
-ROWS_PER_INSERT = 500  # 22 columns x 500 rows stays under SQLite's and PostgreSQL's limits
+ROWS_PER_INSERT = 500  # 24 columns x 500 rows stays under SQLite's and PostgreSQL's limits
 
 
 def _check_chunk(
@@ -218,6 +257,7 @@ def _check_chunk(
     zone: ZoneInfo,
     now: datetime,
     result: IngestResult,
+    locked: LockedMonths,
 ) -> list[dict[str, Any]]:
     checked: list[CheckedReading] = []
     for index, item in enumerate(items, start=offset):
@@ -234,6 +274,7 @@ def _check_chunk(
         if isinstance(device, Problem):
             result.errors.append(device)
             continue
+        late = locked.has(f"{measured_on:%Y-%m}")
         rows.append(
             {
                 "practice_id": practice.pk,
@@ -247,6 +288,8 @@ def _check_chunk(
                 "measured_on": measured_on,
                 "received_at": now,
                 "source": c.source,
+                "late": late,
+                "late_reason": late_reason(measured_on, zone) if late else "",
                 **c.values,
             }
         )
@@ -302,6 +345,8 @@ def _store(batch: ReadingBatch, rows: list[dict[str, Any]]) -> list[dict[str, An
                     row.get("fasting"),
                     row.get("original_value"),
                     row.get("original_unit", ""),
+                    row["late"],
+                    row["late_reason"],
                     "",
                 )
             )

@@ -146,6 +146,11 @@ class Reading(models.Model):
     fasting = models.BooleanField(null=True, blank=True)
     original_value = models.FloatField(null=True, blank=True)
     original_unit = models.CharField(max_length=16, blank=True)
+    # Case 26: measured in a month the practice had already locked when the reading arrived.
+    # Decided once, at receipt, from the practice-local measured month; it is stored (and
+    # counts in an open month's live view) but approved billing changes only by amendment.
+    late = models.BooleanField(default=False)
+    late_reason = models.CharField(max_length=200, blank=True)
     excluded_at = models.DateTimeField(null=True, blank=True)
     excluded_reason = models.CharField(max_length=500, blank=True)
     excluded_by = models.ForeignKey(

@@ -357,4 +357,6 @@ def panel_context(patient: Patient, today: date) -> dict[str, Any]:
         "chart": _series(patient, today, zone),
         "alerts": alerts,
         "open_alerts": sum(1 for a in alerts if a.is_open),
+        # Case 26: readings that arrived after their month was locked.
+        "late_readings": Reading.objects.filter(patient=patient, late=True).count(),
     }

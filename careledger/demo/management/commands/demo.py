@@ -89,7 +89,8 @@ class Command(BaseCommand):
             f"practices, {result.users} logins, {result.patients} patients, "
             f"{result.conditions} conditions, {result.visits} visits, "
             f"{result.enrollments} enrollments, {result.time_entries} time entries, "
-            f"{result.care_plans} care plans ({result.care_plan_versions} versions)"
+            f"{result.care_plans} care plans ({result.care_plan_versions} versions), "
+            f"{result.devices} devices, {result.readings} readings, {result.alerts} alerts"
         )
         self.stdout.write(_logins_table())
 
