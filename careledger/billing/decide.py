@@ -92,19 +92,21 @@ def review_reasons(
             reasons.append(flag.as_dict())
     minutes = result.minutes_by_program.get(line.program, 0)
     for note in notes:
-        if (
-            note.program == "CCM" == line.program
-            and note.rule_id == "CCM-2"
-            and minutes >= COMPLEX_CCM_FROM_MINUTES
-        ):
-            reasons.append(
-                _reason(
-                    note.code,
-                    f"{minutes} CCM minutes: complex CCM (99487) may apply, but its medical "
-                    "decision making is not recorded. Decide which family to bill.",
-                    "CCM-2",
+        if note.code not in JUDGEMENT_FLAGS or note.program not in (None, line.program):
+            continue
+        if note.rule_id == "CCM-2":
+            if minutes >= COMPLEX_CCM_FROM_MINUTES:
+                reasons.append(
+                    _reason(
+                        note.code,
+                        f"{minutes} CCM minutes: complex CCM (99487) may apply, but its medical "
+                        "decision making is not recorded. Decide which family to bill.",
+                        "CCM-2",
+                    )
                 )
-            )
+            continue
+        # Issue 9: any other fact the facts builder could not find holds the program's lines.
+        reasons.append(note.as_dict())
     if not context.diagnoses:
         reasons.append(
             _reason(
