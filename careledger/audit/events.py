@@ -116,6 +116,9 @@ EVENTS: dict[str, EventType] = {
     "apcm_attestation.recorded": EventType("C", "APCM attestation recorded"),
     "rtm_category.set": EventType("U", "RTM category set on an enrollment"),
     "facts.viewed": EventType("R", "Patient's program facts viewed"),
+    # the practice's care-plan templates (issue 5, item 6)
+    "careplan.template_saved": EventType("C", "Care-plan template saved as a new version"),
+    "careplan.template_reset": EventType("C", "Care-plan template reset to the shipped one"),
 }
 
 

@@ -94,19 +94,18 @@ def review_reasons(
     for note in notes:
         if note.code not in JUDGEMENT_FLAGS or note.program not in (None, line.program):
             continue
-        if note.rule_id == "CCM-2":
-            if minutes >= COMPLEX_CCM_FROM_MINUTES:
-                reasons.append(
-                    _reason(
-                        note.code,
-                        f"{minutes} CCM minutes: complex CCM (99487) may apply, but its medical "
-                        "decision making is not recorded. Decide which family to bill.",
-                        "CCM-2",
-                    )
+        # A note holds only the lines its missing fact could change. Unrecorded MDM can turn
+        # 60+ CCM minutes into complex CCM (CCM-2). A missing set-up event (RPM-16) only keeps
+        # 99453/98975 from being proposed, so it stays a flag on the month, not a hold.
+        if note.rule_id == "CCM-2" and minutes >= COMPLEX_CCM_FROM_MINUTES:
+            reasons.append(
+                _reason(
+                    note.code,
+                    f"{minutes} CCM minutes: complex CCM (99487) may apply, but its medical "
+                    "decision making is not recorded. Decide which family to bill.",
+                    "CCM-2",
                 )
-            continue
-        # Issue 9: any other fact the facts builder could not find holds the program's lines.
-        reasons.append(note.as_dict())
+            )
     if not context.diagnoses:
         reasons.append(
             _reason(

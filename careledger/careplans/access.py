@@ -1,4 +1,5 @@
-"""Load a care plan or a version for a caller: another practice's records are never found."""
+"""Load a care plan, a version or a template version for a caller: another practice's records
+are never found."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.http import Http404
 from careledger.accounts.access import PracticeContext
 from careledger.audit.models import AuditEvent
 from careledger.audit.services import record_event
-from careledger.careplans.models import CarePlan, CarePlanVersion
+from careledger.careplans.models import CarePlan, CarePlanVersion, TemplateVersion
 
 
 def _denied(ctx: PracticeContext, what: str, requested: int) -> Http404:
@@ -45,4 +46,16 @@ def version_for(ctx: PracticeContext, version_id: int) -> CarePlanVersion:
     )
     if version is None:
         raise _denied(ctx, "careplan_version", version_id)
+    return version
+
+
+def template_version_for(ctx: PracticeContext, version_id: int) -> TemplateVersion:
+    """Return a version of the caller's practice's template, or raise Http404 (audited)."""
+    version = (
+        TemplateVersion.objects.select_related("saved_by")
+        .filter(pk=version_id, practice=ctx.practice)
+        .first()
+    )
+    if version is None:
+        raise _denied(ctx, "careplan_template_version", version_id)
     return version

@@ -208,3 +208,47 @@ class AcuteEvent(models.Model):
 
     class Meta:
         ordering = ["patient", "-occurred_on"]
+
+
+class TemplateVersion(models.Model):
+    """One saved state of a practice's copy of a shipped template (plan_templates), append-only.
+
+    A practice never edits a template in place: each save, and each reset to the shipped
+    content, is the next numbered version with who saved it, when and why. A plan started from
+    a template uses the practice's latest version, or the shipped template when there is none.
+    """
+
+    class Action(models.TextChoices):
+        EDITED = "edited", "Edited"
+        RESET = "reset", "Reset to the shipped template"
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    template_key = models.CharField(max_length=40)
+    number = models.PositiveIntegerField()
+    content = models.JSONField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=400)
+    saved_at = models.DateTimeField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["practice", "template_key", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "template_key", "number"],
+                name="one_template_version_per_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_key} template version {self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableError("A saved template version cannot change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("Template versions are never deleted.")

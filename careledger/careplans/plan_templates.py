@@ -3,10 +3,16 @@
 Data in code (reviewed like code). A template pre-fills a draft; everything stays editable, and
 elements a template cannot know (caregiver, home, cognition) are left for the care team.
 Thresholds follow the product brief's examples (PRODUCT.md step 4), not a guideline's wording.
+
+These are the shipped templates. A practice edits its own copy (``TemplateVersion``, see
+``practice_templates``); ``shipped_content`` and ``from_content`` convert between a template and
+the JSON a version stores.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,3 +287,25 @@ def template_content(
         if step["description"] not in described:
             draft["interventions"].append({**step, "responsible_user_id": None})
     return draft
+
+
+def shipped_content(template: PlanTemplate) -> dict[str, Any]:
+    """Return a template as the JSON a practice's template version stores."""
+    return {
+        "icd10_prefixes": list(template.icd10_prefixes),
+        "elements": dict(template.elements),
+        "goals": copy.deepcopy(list(template.goals)),
+        "interventions": copy.deepcopy(list(template.interventions)),
+    }
+
+
+def from_content(shipped: PlanTemplate, content: Mapping[str, Any]) -> PlanTemplate:
+    """Return the template a practice's stored version describes (key and label are shipped)."""
+    return PlanTemplate(
+        key=shipped.key,
+        label=shipped.label,
+        icd10_prefixes=tuple(content.get("icd10_prefixes") or ()),
+        elements=dict(content.get("elements") or {}),
+        goals=tuple(copy.deepcopy(list(content.get("goals") or ()))),
+        interventions=tuple(copy.deepcopy(list(content.get("interventions") or ()))),
+    )

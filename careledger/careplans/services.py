@@ -38,7 +38,8 @@ from careledger.careplans.models import (
     MonitoringThreshold,
     Sharing,
 )
-from careledger.careplans.plan_templates import TEMPLATE_BY_KEY, template_content
+from careledger.careplans.plan_templates import PlanTemplate, template_content
+from careledger.careplans.practice_templates import template_for
 from careledger.lib.localtime import local_today
 from careledger.patients.models import Condition, Patient
 
@@ -135,13 +136,16 @@ def start_plan(
 ) -> CarePlan:
     """Start the patient's plan of ``kind``, empty or pre-filled from a template."""
     _kind(kind)
-    if template and template not in TEMPLATE_BY_KEY:
-        raise field_error("template", f"Choose a template: {', '.join(TEMPLATE_BY_KEY)}.")
+    # The practice's latest version of the template, or the shipped one (practice_templates).
+    chosen: PlanTemplate | None = None
+    template_version = 0
+    if template:
+        chosen, template_version = template_for(patient.practice_id, template)
     if CarePlan.objects.filter(patient=patient, kind=kind).exists():
         raise field_error("kind", "This patient already has a plan of this kind: edit its draft.")
     raw: dict[str, Any] = {}
-    if template:
-        raw = template_content(TEMPLATE_BY_KEY[template], conditions_of(patient))
+    if chosen is not None:
+        raw = template_content(chosen, conditions_of(patient))
     content = check_content(ctx=ctx, patient=patient, raw=raw)
     draft = to_dict(content)
     plan = CarePlan(
@@ -170,7 +174,7 @@ def start_plan(
             patient_id=patient.pk,
             obj=plan,
             now=now,
-            details={"kind": kind, "template": template},
+            details={"kind": kind, "template": template, "template_version": template_version},
         )
     return plan
 
@@ -232,12 +236,12 @@ def save_draft(
 def apply_template(
     *, ctx: PracticeContext, plan: CarePlan, template: str, expected_revision: int, now: datetime
 ) -> CarePlan:
-    """Add a template's problems, goals and interventions to the draft; keep what is there."""
-    if template not in TEMPLATE_BY_KEY:
-        raise field_error("template", f"Choose a template: {', '.join(TEMPLATE_BY_KEY)}.")
-    merged = template_content(
-        TEMPLATE_BY_KEY[template], conditions_of(plan.patient), base=plan.draft
-    )
+    """Add a template's problems, goals and interventions to the draft; keep what is there.
+
+    The practice's latest version of the template is used, or the shipped one.
+    """
+    chosen, _version = template_for(plan.patient.practice_id, template)
+    merged = template_content(chosen, conditions_of(plan.patient), base=plan.draft)
     return save_draft(
         ctx=ctx,
         plan=plan,

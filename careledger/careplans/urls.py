@@ -2,10 +2,21 @@
 
 from django.urls import path
 
-from careledger.careplans import views
+from careledger.careplans import template_views, views
 
 urlpatterns = [
     path("", views.worklist_page, name="careplan-worklist"),
+    path("templates/", template_views.template_list, name="careplan-templates"),
+    path(
+        "templates/versions/<int:version_id>/",
+        template_views.template_version,
+        name="careplan-template-version",
+    ),
+    path("templates/<str:key>/", template_views.template_history, name="careplan-template-history"),
+    path("templates/<str:key>/edit/", template_views.template_edit, name="careplan-template-edit"),
+    path(
+        "templates/<str:key>/reset/", template_views.template_reset, name="careplan-template-reset"
+    ),
     path("patients/<int:patient_id>/", views.patient_plans, name="careplan-patient"),
     path("patients/<int:patient_id>/start/", views.start, name="careplan-start"),
     path(

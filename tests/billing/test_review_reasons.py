@@ -1,4 +1,4 @@
-"""A fact the builder could not find holds the affected lines for a person (issue 9, item 8)."""
+"""A fact the builder could not find holds the lines it could change (issue 9, item 8)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ RPM_LINE = BillableLine("99454", 1, date(2026, 4, 30), "RPM")
 CCM_LINE = BillableLine("99490", 1, date(2026, 4, 30), "CCM")
 
 
-def test_an_unknown_fact_of_the_program_holds_its_lines() -> None:
-    assert _codes(RPM_LINE, [SETUP_UNKNOWN], {"RPM": 20}) == ["FACT_UNKNOWN"]
+def test_a_missing_set_up_event_does_not_hold_the_device_supply_line() -> None:
+    # RPM-16: it only keeps 99453 from being proposed; 99454 does not depend on it.
+    assert _codes(RPM_LINE, [SETUP_UNKNOWN], {"RPM": 20}) == []
 
 
-def test_an_unknown_fact_of_another_program_does_not() -> None:
-    assert _codes(CCM_LINE, [SETUP_UNKNOWN], {"CCM": 25}) == []
+def test_unrecorded_mdm_never_holds_another_programs_lines() -> None:
+    assert _codes(RPM_LINE, [MDM_UNKNOWN], {"RPM": 80, "CCM": 80}) == []
 
 
 def test_unrecorded_mdm_holds_ccm_lines_only_from_60_minutes() -> None:
