@@ -14,7 +14,7 @@ from careledger.audit.services import record_event
 from careledger.lib.localtime import local_today
 from careledger.patients import services
 from careledger.patients.access import patient_for
-from careledger.patients.models import Enrollment, Patient, Program
+from careledger.patients.models import Enrollment, Patient, Program, Visit
 from careledger.patients.selectors import enrollments_of, patients_of
 
 router = Router(tags=["patients"])
@@ -198,6 +198,57 @@ def add_condition(request: HttpRequest, patient_id: int, payload: ConditionIn) -
         now=timezone.now(),
     )
     return Status(201, condition)
+
+
+class VisitIn(Schema):
+    practitioner_id: int
+    visited_on: date
+    kind: Visit.Kind
+    em_level: int | None = Field(None, ge=1, le=5)
+
+
+class VisitOut(Schema):
+    id: int
+    practitioner: str
+    visited_on: date
+    kind: str
+    em_level: int | None
+
+    @staticmethod
+    def resolve_practitioner(obj: Visit) -> str:
+        return obj.practitioner.get_username()
+
+
+class VisitList(Schema):
+    items: list[VisitOut]
+    count: int
+
+
+@router.get("/{patient_id}/visits", response={200: VisitList, **ERRORS})
+@api_permission("patient.view")
+def list_visits(request: HttpRequest, patient_id: int) -> dict[str, Any]:
+    """List the patient's face-to-face visits, newest first (RPM-10, CCM-7)."""
+    patient = patient_for(ctx_of(request), patient_id)
+    items = list(patient.visits.select_related("practitioner").order_by("-visited_on", "-id"))
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/{patient_id}/visits", response={201: VisitOut, **ERRORS})
+@api_permission("patient.edit")
+def record_visit(request: HttpRequest, patient_id: int, payload: VisitIn) -> Status[Visit]:
+    """Record a face-to-face visit with a billing practitioner of the practice."""
+    ctx = ctx_of(request)
+    patient = patient_for(ctx, patient_id, audit_view=False)
+    visit = services.record_visit(
+        ctx=ctx,
+        patient=patient,
+        practitioner=payload.practitioner_id,
+        visited_on=payload.visited_on,
+        kind=payload.kind,
+        em_level=payload.em_level,
+        now=timezone.now(),
+    )
+    return Status(201, visit)
 
 
 class ConsentIn(Schema):

@@ -31,6 +31,7 @@ EVENTS: dict[str, EventType] = {
     "patient.imported": EventType("C", "Patient roster imported"),
     "condition.added": EventType("C", "Condition added"),
     "visit.recorded": EventType("C", "Visit recorded"),
+    "visit.imported": EventType("C", "Visits imported"),
     "enrollment.created": EventType("C", "Enrolled in a program"),
     "enrollment.consent_recorded": EventType("U", "Consent recorded; enrollment active"),
     "enrollment.ended": EventType("U", "Enrollment ended"),

@@ -11,7 +11,7 @@ from careledger.accounts.models import Membership, Practice
 from careledger.accounts.roles import Role, RuleClass
 from careledger.audit.events import EVENTS
 from careledger.audit.selectors import ORDERINGS
-from careledger.patients.models import DEVICE_PROGRAMS, Enrollment, Patient, Program
+from careledger.patients.models import DEVICE_PROGRAMS, Enrollment, Patient, Program, Visit
 
 
 class DateInput(forms.DateInput):
@@ -152,6 +152,27 @@ class ConditionForm(forms.Form):
         help_text="CCM needs two or more chronic conditions expected to last 12 months or more.",
     )
     onset_on = forms.DateField(label="Onset", required=False, widget=DateInput)
+
+
+class VisitForm(forms.Form):
+    """A face-to-face visit with a billing practitioner (RPM-10 established; CCM-7 initiating)."""
+
+    practitioner = forms.ChoiceField(label="Practitioner")
+    visited_on = forms.DateField(label="Visit date", widget=DateInput)
+    kind = forms.ChoiceField(choices=Visit.Kind.choices)
+    em_level = forms.TypedChoiceField(
+        label="E/M level",
+        choices=[("", "—"), *[(str(n), str(n)) for n in range(1, 6)]],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="For an E/M visit; levels 2 to 5 qualify as an initiating visit (CCM-7).",
+    )
+
+    def __init__(self, *args: Any, practitioners: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["practitioner"])
+        field.choices = [(str(pk), name) for pk, name in practitioners]
 
 
 TOLD_FIELDS = ("told_cost_sharing", "told_one_practitioner", "told_right_to_stop")

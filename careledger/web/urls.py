@@ -18,6 +18,7 @@ urlpatterns = [
         patients.condition_add,
         name="condition-add",
     ),
+    path("patients/<int:patient_id>/visits/new/", patients.visit_add, name="visit-add"),
     path(
         "patients/<int:patient_id>/enrollments/new/",
         enrollments.enrollment_add,

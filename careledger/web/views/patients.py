@@ -22,12 +22,14 @@ from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import Enrollment, Patient
 from careledger.patients.selectors import enrollments_of, patients_of
-from careledger.patients.services import add_condition, create_patient
+from careledger.patients.services import add_condition, create_patient, record_visit
 from careledger.web.forms import (
     ConditionForm,
     PatientFilterForm,
     PatientForm,
+    VisitForm,
     apply_service_errors,
+    member_choices,
 )
 
 PATIENTS_PER_PAGE = 50
@@ -141,6 +143,38 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         **careplan_panel(patient, today),
     }
     return render(request, "web/patients/detail.html", context)
+
+
+@requires("patient.edit")
+@require_http_methods(["GET", "POST"])
+def visit_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Record a face-to-face visit with a billing practitioner (RPM-10, CCM-7)."""
+    ctx = ctx_of(request)
+    patient = patient_for(ctx, patient_id, audit_view=request.method == "GET")
+    form = VisitForm(
+        request.POST if request.method == "POST" else None,
+        practitioners=member_choices(ctx.practice, billing=True),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            visit = record_visit(
+                ctx=ctx,
+                patient=patient,
+                practitioner=int(data["practitioner"]),
+                visited_on=data["visited_on"],
+                kind=data["kind"],
+                em_level=data["em_level"],
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"Recorded the {visit.get_kind_display()} on {visit.visited_on}."
+            )
+            return redirect("patient-detail", patient_id=patient.pk)
+    return render(request, "web/patients/visit_form.html", {"form": form, "patient": patient})
 
 
 @requires("patient.edit")
