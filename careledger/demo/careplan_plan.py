@@ -19,6 +19,7 @@ from typing import Any
 from careledger.careplans.plan_templates import TEMPLATES, matches, template_content
 from careledger.careplans.review import State, add_months
 from careledger.demo.data import RIVERSIDE
+from careledger.demo.facts_plan import REVISION_REASON, is_complex, revision_on
 
 COMPREHENSIVE = "comprehensive"  # careplans.models.Kind, for CCM and APCM (CCM-8, APCM-2)
 DISEASE_SPECIFIC = "disease_specific"  # for PCM (PCM-1)
@@ -118,11 +119,17 @@ def plan_care_plans(
         state = review_state(practice, index, program)
         if state == State.MISSING:
             continue
+        versions = _versions(state, index, started_on, today, first_month)
+        if program == "CCM" and state == State.CURRENT and is_complex(practice, index):
+            # A complex month (CCM-2): the plan is substantially revised in the previous month.
+            revised_on = revision_on(today)
+            if versions[-1].published_on < revised_on - DRAFT_LEAD:
+                versions = (*versions, _version(revised_on, REVISION_REASON, index))
         plans[kind] = CarePlanSpec(
             kind=kind,
             state=state,
             template=primary_template(codes),
-            versions=_versions(state, index, started_on, today, first_month),
+            versions=versions,
             hospital_stay=(
                 HospitalStay(today - timedelta(days=6), today - timedelta(days=3))
                 if state == State.CHANGED

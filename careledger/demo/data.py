@@ -69,11 +69,22 @@ class StaffMember:
     first_name: str
     last_name: str
     npi: str = ""
+    bh_care_manager: bool = False  # counts toward CoCM minutes (BHI-2)
 
 
 STAFF: tuple[StaffMember, ...] = (
     StaffMember("admin", RIVERSIDE, Role.ADMIN, Credential.OTHER, "Alex", "Moreno"),
-    StaffMember("manager", RIVERSIDE, Role.MANAGER, Credential.RN, "Priya", "Raman"),
+    # The program manager is a licensed clinical social worker and Riverside's behavioral-health
+    # care manager: her minutes are the ones that count toward CoCM (BHI-2).
+    StaffMember(
+        "manager",
+        RIVERSIDE,
+        Role.MANAGER,
+        Credential.LCSW,
+        "Priya",
+        "Raman",
+        bh_care_manager=True,
+    ),
     StaffMember("coordinator", RIVERSIDE, Role.COORDINATOR, Credential.RN, "Grace", "Okafor"),
     StaffMember(
         "practitioner", RIVERSIDE, Role.PRACTITIONER, Credential.MD, "Daniel", "Reyes", "1683902740"
@@ -203,3 +214,8 @@ RPM_INDICATIONS = ("I10", "I50.22", "I50.32", "E11.9", "E11.65", "J44.9")
 
 # Behavioral-health conditions for BHI patients.
 BEHAVIORAL_CONDITIONS = ("F32.1", "F33.1", "F41.1")
+
+# The psychiatric consultant of Riverside's collaborative-care episodes (BHI-2). Invented; the
+# NPI only satisfies the check digit.
+PSYCHIATRIC_CONSULTANT = "Dr. Helen Park, MD (psychiatry)"
+PSYCHIATRIC_CONSULTANT_NPI = "1928374655"

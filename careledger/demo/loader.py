@@ -29,10 +29,11 @@ from careledger.demo.careplan_plan import (
 )
 from careledger.demo.data import DEMO_PASSWORD, LAKESIDE, PRACTICES, RIVERSIDE, STAFF
 from careledger.demo.device_plan import plan_deliveries, plan_devices, vendor_slug
-from careledger.demo.plan import DemoPlan, PatientSpec
-from careledger.demo.time_plan import plan_entries
+from careledger.demo.facts_plan import SETUP_NOTE, FactsPlan, plan_facts
+from careledger.demo.plan import DemoPlan, PatientSpec, first_demo_month
+from careledger.demo.time_plan import BH_CARE_MANAGER, COORDINATOR, plan_entries
 from careledger.devices.ingest import ingest_readings
-from careledger.devices.models import Via
+from careledger.devices.models import Device, Via
 from careledger.devices.services import Assignment, assign_device, create_vendor
 from careledger.devices.thresholds import Levels
 from careledger.patients.models import Patient
@@ -43,6 +44,15 @@ from careledger.patients.services import (
     create_patient,
     enroll,
     record_visit,
+)
+from careledger.programs.services import (
+    BhiElements,
+    record_apcm_attestation,
+    record_bhi_elements,
+    record_complex_ccm,
+    record_rating_scale,
+    record_setup,
+    start_cocm_episode,
 )
 from careledger.timelog.models import Source
 from careledger.timelog.services import Contact, log_contact
@@ -66,6 +76,12 @@ class DemoResult:
     devices: int = 0
     readings: int = 0
     alerts: int = 0
+    setup_events: int = 0
+    cocm_episodes: int = 0
+    mdm_records: int = 0
+    rating_scales: int = 0
+    bhi_elements: int = 0
+    apcm_attestations: int = 0
 
 
 def demo_state() -> str:
@@ -120,6 +136,7 @@ def load_demo(
                 role=staff.role,
                 credential=staff.credential,
                 npi=staff.npi,
+                bh_care_manager=staff.bh_care_manager,
                 now=now,
             )
         teams = {
@@ -131,8 +148,17 @@ def load_demo(
             _load_patient(spec, coordinator, practitioner, now, counts)
             if on_patient is not None:
                 on_patient()
-        counts["time_entries"] = _load_entries(plan, practices, teams)
+        loggers = {(slug, COORDINATOR): coordinator for slug, (coordinator, _) in teams.items()}
+        loggers.update(
+            {
+                (staff.practice, BH_CARE_MANAGER): members[staff.username]
+                for staff in STAFF
+                if staff.bh_care_manager
+            }
+        )
+        counts["time_entries"] = _load_entries(plan, practices, loggers)
         counts.update(_load_devices(plan, practices, teams, now))
+        counts.update(_load_facts(plan, practices, teams, loggers))
         result = DemoResult(
             practices=len(practices),
             users=len(members),
@@ -146,6 +172,12 @@ def load_demo(
             devices=counts["devices"],
             readings=counts["readings"],
             alerts=counts["alerts"],
+            setup_events=counts["setup_events"],
+            cocm_episodes=counts["cocm_episodes"],
+            mdm_records=counts["mdm_records"],
+            rating_scales=counts["rating_scales"],
+            bhi_elements=counts["bhi_elements"],
+            apcm_attestations=counts["apcm_attestations"],
         )
         record_event(
             "demo.loaded",
@@ -302,7 +334,7 @@ def _load_care_plan(
 def _load_entries(
     plan: DemoPlan,
     practices: dict[str, Practice],
-    teams: dict[str, tuple[Membership, Membership]],
+    loggers: dict[tuple[str, str], Membership],
 ) -> int:
     """Log the planned contacts, each posted three minutes after it ended (so none is late)."""
     timezones = {slug: practice.timezone for slug, practice in practices.items()}
@@ -312,8 +344,8 @@ def _load_entries(
     }
     count = 0
     for item in plan_entries(plan, timezones):
-        coordinator = teams[item.practice][0]
-        ctx = PracticeContext(user=coordinator.user, membership=coordinator, source_ip=None)
+        logger = loggers[(item.practice, item.staff)]
+        ctx = PracticeContext(user=logger.user, membership=logger, source_ip=None)
         started_at = item.started_at.astimezone(UTC)
         ended_at = started_at + timedelta(minutes=item.minutes)
         contact = Contact(
@@ -400,3 +432,98 @@ def _load_devices(
         readings += result.stored
         alerts += result.alerts
     return {"devices": len(devices), "readings": readings, "alerts": alerts}
+
+
+def _load_facts(
+    plan: DemoPlan,
+    practices: dict[str, Practice],
+    teams: dict[str, tuple[Membership, Membership]],
+    loggers: dict[tuple[str, str], Membership],
+) -> dict[str, int]:
+    """Record the planned program facts (issue 9) through the programs services."""
+    devices = plan_devices(plan)
+    facts: FactsPlan = plan_facts(plan, devices, first_demo_month(plan.today))
+    patients = {
+        (p.practice.slug, p.mrn): p
+        for p in Patient.objects.filter(practice__in=practices.values()).select_related("practice")
+    }
+
+    def as_member(member: Membership) -> PracticeContext:
+        return PracticeContext(user=member.user, membership=member, source_ip=None)
+
+    coordinators = {slug: as_member(team[0]) for slug, team in teams.items()}
+    practitioners = {slug: as_member(team[1]) for slug, team in teams.items()}
+    serials = dict(
+        Device.objects.filter(patient__practice__in=practices.values()).values_list("serial", "pk")
+    )
+    for setup in facts.setups:
+        # The coordinator hands the device over and teaches its use the same afternoon.
+        record_setup(
+            ctx=coordinators[setup.practice],
+            patient=patients[(setup.practice, setup.mrn)],
+            program="RPM",
+            performed_on=setup.performed_on,
+            device=serials[setup.serial],
+            note=SETUP_NOTE,
+            now=_at(setup.performed_on, 15, 45),
+        )
+    for attestation in facts.attestations:
+        record_apcm_attestation(
+            ctx=practitioners[attestation.practice],
+            effective_on=attestation.effective_on,
+            access_24_7=True,
+            continuity=True,
+            responsible_for_primary_care=True,
+            now=_at(attestation.effective_on, 16),
+        )
+    for record in facts.mdm:
+        record_complex_ccm(
+            ctx=practitioners[record.practice],
+            patient=patients[(record.practice, record.mrn)],
+            month_start_on=record.month_start_on,
+            mdm=record.mdm,
+            care_plan_revised=True,
+            now=_at(record.recorded_on, 16, 15),
+        )
+    for episode in facts.episodes:
+        start_cocm_episode(
+            ctx=practitioners[episode.practice],
+            patient=patients[(episode.practice, episode.mrn)],
+            started_on=episode.started_on,
+            psychiatric_consultant=facts.consultant,
+            psychiatric_consultant_npi=facts.consultant_npi,
+            now=_at(episode.started_on, 15),
+        )
+    for scale in facts.scales:
+        # CoCM patients' scales are given by the behavioral-health care manager.
+        writer = loggers.get((scale.practice, BH_CARE_MANAGER))
+        cocm = any(e.mrn == scale.mrn for e in facts.episodes)
+        record_rating_scale(
+            ctx=as_member(writer) if cocm and writer else coordinators[scale.practice],
+            patient=patients[(scale.practice, scale.mrn)],
+            instrument=scale.instrument,
+            administered_on=scale.administered_on,
+            score=scale.score,
+            now=_at(scale.administered_on, 16, 45),
+        )
+    for item in facts.elements:
+        record_bhi_elements(
+            ctx=coordinators[item.practice],
+            patient=patients[(item.practice, item.mrn)],
+            month_start_on=item.month_start_on,
+            elements=BhiElements(
+                validated_rating_scale=True,
+                bh_care_plan=True,
+                treatment_coordination=True,
+                continuity=True,
+            ),
+            now=_at(item.recorded_on, 17),
+        )
+    return {
+        "setup_events": len(facts.setups),
+        "cocm_episodes": len(facts.episodes),
+        "mdm_records": len(facts.mdm),
+        "rating_scales": len(facts.scales),
+        "bhi_elements": len(facts.elements),
+        "apcm_attestations": len(facts.attestations),
+    }

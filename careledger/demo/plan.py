@@ -32,6 +32,7 @@ from careledger.demo.data import (
     RPM_INDICATIONS,
     STREETS,
 )
+from careledger.demo.facts_plan import cocm_started_on, is_complex, revision_on
 
 MIN_PATIENTS = 4
 MIN_LAKESIDE_PATIENTS = 3
@@ -203,8 +204,22 @@ class _Planner:
             self._enrollment(practice, index, program, consented, conditions)
             for program, consented in programs
         )
+        cocm_on = cocm_started_on(practice, index, self.today, self.first_month)
+        if cocm_on is not None:
+            # Collaborative care (BHI-2), planned without drawing from rng so that adding it
+            # kept every other patient of a seed as it was. The consent covers consultation
+            # with the psychiatric consultant (BHI-1).
+            enrollments += (EnrollmentSpec("CoCM", cocm_on, cocm_on, "written"),)
+            if not any(c.icd10_code[:1] == "F" for c in conditions):
+                behavioral = BEHAVIORAL_CONDITIONS[index % len(BEHAVIORAL_CONDITIONS)]
+                onset = cocm_on - timedelta(days=60 + index % 90)
+                conditions += (ConditionSpec(icd10_code=behavioral, onset_on=onset),)
         mbi = self._mbi()  # drawn before the visits, as ever, so a seed keeps its patients
         visits = self._visits(index, enrollments)
+        if is_complex(practice, index):
+            # The practitioner sees the patient the day the plan is substantially revised
+            # (CCM-2); the visit also keeps CCM's initiating-visit rule met (CCM-7).
+            visits += (VisitSpec(visited_on=revision_on(self.today), kind="em", em_level=4),)
         charted_on = visits[0].visited_on
         conditions = tuple(replace(c, onset_on=min(c.onset_on, charted_on)) for c in conditions)
         care_plans = plan_care_plans(

@@ -3,7 +3,9 @@
 Minutes per patient-month follow the patient's position (not chance), so every month holds
 patients below, near and above each threshold: CCM 15-19 and 35-39, RPM 5-9 and 15-19, PCM
 25-29, and others comfortably past them. The current month is filled in proportion to the
-weekdays already gone.
+weekdays already gone. Two exceptions, planned in ``careledger.demo.facts_plan``: a complex
+CCM patient's previous month holds 64 minutes, and collaborative-care (CoCM) minutes are logged
+by the behavioral-health care manager (BHI-2), with her own slots.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from careledger.demo.facts_plan import COCM_MINUTES, COMPLEX_MINUTES, is_complex, previous_month
 from careledger.demo.plan import DemoPlan, PatientSpec, first_demo_month
 
 DAY_START = 8 * 60  # minutes after local midnight
@@ -45,6 +48,20 @@ _SUMMARIES = {
     "voicemail": "Left a voicemail asking the patient to call back.",
 }
 _FOLLOW_UPS = ("data_review", "care_coordination", "medication_reconciliation")
+# The staff member who logs a contact: the practice's coordinator, or for CoCM Riverside's
+# behavioral-health care manager (careledger.demo.data.STAFF).
+COORDINATOR = "coordinator"
+BH_CARE_MANAGER = "bh_care_manager"
+_COCM_SUMMARIES = {
+    "interactive_call": (
+        "Behavioral-health follow-up call: reviewed mood, sleep and the PHQ-9 with the "
+        "patient. Practiced the agreed coping plan and set the next check-in."
+    ),
+    "care_coordination": (
+        "Reviewed the caseload with the psychiatric consultant. Relayed the recommendation "
+        "to the practitioner and updated the registry."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,7 @@ class EntrySpec:
     kind: str
     outcome: str
     summary: str
+    staff: str = COORDINATOR
 
 
 def _months(today: date) -> list[date]:
@@ -104,21 +122,31 @@ class _Slots:
 def plan_entries(plan: DemoPlan, timezones: dict[str, str]) -> list[EntrySpec]:
     """Plan every demo contact for consented enrollments over the three demo months."""
     today = plan.today
-    slots = {practice: _Slots(tz) for practice, tz in timezones.items()}
+    slots = {
+        (practice, staff): _Slots(tz)
+        for practice, tz in timezones.items()
+        for staff in (COORDINATOR, BH_CARE_MANAGER)
+    }
     entries: list[EntrySpec] = []
+    indexes: dict[str, int] = {}
     for position, spec in enumerate(plan.patients):
+        index = indexes.get(spec.practice, 0)  # the position among the practice's patients
+        indexes[spec.practice] = index + 1
         for month_index, month_start in enumerate(_months(today)):
-            entries.extend(_patient_month(spec, position, month_index, month_start, today, slots))
+            entries.extend(
+                _patient_month(spec, position, index, month_index, month_start, today, slots)
+            )
     return entries
 
 
 def _patient_month(
     spec: PatientSpec,
     position: int,
+    index: int,
     month_index: int,
     month_start: date,
     today: date,
-    slots: dict[str, _Slots],
+    slots: dict[tuple[str, str], _Slots],
 ) -> list[EntrySpec]:
     month_end = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     out: list[EntrySpec] = []
@@ -133,6 +161,16 @@ def _patient_month(
         target = _TARGETS[(position + 3 * month_index + 7 * number) % len(_TARGETS)]
         if enrollment.program == "PCM":
             target += 10  # PCM's first threshold is 30 minutes
+        cocm = enrollment.program == "CoCM"
+        staff = BH_CARE_MANAGER if cocm else COORDINATOR
+        if cocm:
+            target = COCM_MINUTES[min(month_index, len(COCM_MINUTES) - 1)]
+        elif (
+            enrollment.program == "CCM"
+            and is_complex(spec.practice, index)
+            and month_start == previous_month(today)
+        ):
+            target = COMPLEX_MINUTES  # CCM-2: a complex month (facts_plan)
         if last_day < month_end:
             # The current month: only the share of its weekdays already gone.
             share = len(days) / max(len(_weekdays(first_day, month_end)), 1)
@@ -140,12 +178,23 @@ def _patient_month(
         chunks = _chunks(target)
         if not chunks:
             continue
-        for index, minutes in enumerate(chunks):
-            kind = "interactive_call" if index == 0 else _FOLLOW_UPS[(position + index) % 3]
-            if enrollment.program == "RPM" and index == 1:
-                kind = "data_review"
+        for number_in_month, minutes in enumerate(chunks):
+            if cocm:
+                kind = "interactive_call" if number_in_month == 0 else "care_coordination"
+                summary = _COCM_SUMMARIES[kind]
+            else:
+                kind = (
+                    "interactive_call"
+                    if number_in_month == 0
+                    else _FOLLOW_UPS[(position + number_in_month) % 3]
+                )
+                if enrollment.program == "RPM" and number_in_month == 1:
+                    kind = "data_review"
+                summary = _SUMMARIES[kind]
             outcome = "reached" if kind == "interactive_call" else "not_applicable"
-            start = slots[spec.practice].take(days, minutes, position + 5 * index)
+            start = slots[(spec.practice, staff)].take(
+                days, minutes, position + 5 * number_in_month
+            )
             if start is None:
                 continue
             out.append(
@@ -157,12 +206,13 @@ def _patient_month(
                     minutes,
                     kind,
                     outcome,
-                    _SUMMARIES[kind],
+                    summary,
+                    staff,
                 )
             )
-        if position % 6 == 4:
+        if position % 6 == 4 and not cocm:
             # An unanswered attempt: recorded, never counted (P3).
-            start = slots[spec.practice].take(days, 2, position + 11)
+            start = slots[(spec.practice, COORDINATOR)].take(days, 2, position + 11)
             if start is not None:
                 out.append(
                     EntrySpec(

@@ -287,3 +287,33 @@ def bhi_elements_of(patient: Patient) -> QuerySet[BhiElementsRecord]:
 
 def attestations_of(practice: Practice) -> QuerySet[ApcmAttestation]:
     return ApcmAttestation.objects.filter(practice=practice).select_related("practitioner")
+
+
+def panel_context(patient: Patient, today: date) -> dict[str, object]:
+    """Gather what the patient page's billing-facts panel shows on ``today`` (practice-local).
+
+    The month's MDM and BHI elements are this month's and the previous month's: the previous
+    month is the one a practitioner documents before the close.
+    """
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    months = (this_month, last_month)
+    return {
+        "patient": patient,
+        "today": today,
+        "this_month": this_month,
+        "last_month": last_month,
+        "setup_events": list(setup_events_of(patient).order_by("-performed_on", "-id")[:20]),
+        "other_claims": list(other_claims_of(patient).order_by("-period_start_on", "-id")[:20]),
+        "mdm_records": list(
+            complex_ccm_of(patient).filter(month_start_on__in=months).order_by("-month_start_on")
+        ),
+        "cocm_episodes": list(cocm_episodes_of(patient)[:5]),
+        "rating_scales": list(rating_scales_of(patient)[:12]),
+        "bhi_elements": list(
+            bhi_elements_of(patient)
+            .filter(month_start_on__in=months)
+            .select_related("recorded_by")
+            .order_by("-month_start_on")
+        ),
+    }

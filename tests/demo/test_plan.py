@@ -93,7 +93,7 @@ def test_the_first_patient_of_each_program_consented_before_the_earliest_demo_mo
             seen.add(item.program)
             assert item.consent_on is not None and item.consent_on < first_month
             assert item.started_on < first_month
-    assert seen == {"CCM", "RPM", "BHI", "PCM", "APCM"}
+    assert seen == {"CCM", "RPM", "BHI", "PCM", "APCM", "CoCM"}
 
 
 def test_every_lakeside_patient_is_planned_with_consent() -> None:

@@ -90,7 +90,11 @@ class Command(BaseCommand):
             f"{result.conditions} conditions, {result.visits} visits, "
             f"{result.enrollments} enrollments, {result.time_entries} time entries, "
             f"{result.care_plans} care plans ({result.care_plan_versions} versions), "
-            f"{result.devices} devices, {result.readings} readings, {result.alerts} alerts"
+            f"{result.devices} devices, {result.readings} readings, {result.alerts} alerts, "
+            f"{result.setup_events} set-up events, {result.cocm_episodes} CoCM episodes, "
+            f"{result.mdm_records} MDM records, {result.rating_scales} rating scales, "
+            f"{result.bhi_elements} BHI element records, "
+            f"{result.apcm_attestations} APCM attestations"
         )
         self.stdout.write(_logins_table())
 
