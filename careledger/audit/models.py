@@ -10,7 +10,9 @@ class AuditEvent(models.Model):
     """One thing that happened: who, where, to which patient and object, with what outcome.
 
     Rows are never changed or deleted: database triggers (migration 0002) refuse UPDATE,
-    DELETE and TRUNCATE on SQLite and PostgreSQL alike.
+    DELETE and TRUNCATE on SQLite and PostgreSQL alike. Each row also carries a SHA-256 hash
+    chained to the row before it (``careledger.audit.chain``), so a change made with the
+    triggers dropped is still found by ``careledger verify-audit-chain`` (case 38).
     """
 
     class Outcome(models.TextChoices):
@@ -45,6 +47,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, default="", editable=False)
+    row_hash = models.CharField(max_length=64, default="", editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -56,3 +60,18 @@ class AuditEvent(models.Model):
     @property
     def object(self) -> str:
         return f"{self.object_type}:{self.object_id}" if self.object_type else ""
+
+
+class AuditChainHead(models.Model):
+    """The one row naming the chain's last event; ``record_event`` locks it to append.
+
+    Holding this row's lock until commit is what keeps two transactions from chaining to the
+    same previous row on PostgreSQL (SQLite's IMMEDIATE transactions serialise writers anyway).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head: event {self.last_event_id} {self.last_hash[:16]}"
