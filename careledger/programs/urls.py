@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from careledger.programs import views
+from careledger.programs import import_views, views
 
 app_name = "programs"
 
@@ -16,4 +16,9 @@ urlpatterns = [
     path("patients/<int:patient_id>/cocm/", views.cocm_start, name="cocm-start"),
     path("patients/<int:patient_id>/scales/", views.scale_add, name="scale-add"),
     path("patients/<int:patient_id>/bhi/", views.bhi_record, name="bhi-record"),
+    path("import/", import_views.import_index, name="import-index"),
+    *(
+        path(f"import/{slug}/", upload, name="import", kwargs={"slug": slug})
+        for slug, upload in import_views.UPLOADS.items()
+    ),
 ]

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from careledger.billing.facts import build_month_facts
-from careledger.patients.models import Enrollment
+from careledger.patients.models import Enrollment, Patient
 from careledger.programs import services
+from tests.careplans.conftest import LONG_AGO
 from tests.conftest import PracticeWorld
 from tests.factories import PatientFactory, log_minutes
 from tests.programs.helpers import (
@@ -31,6 +32,8 @@ from tests.programs.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+HistoricalPatient = Patient.history.model  # type: ignore[attr-defined]
 
 
 def test_60_staff_minutes_with_moderate_mdm_and_a_revised_plan_bill_99487(
@@ -235,6 +238,66 @@ def test_a_practitioners_own_withdrawal_overrides_the_practice_attestation(
     )
     assert decide(world.patient, MARCH)[0] == {}
     assert decide(world.patient, APRIL)[0] == {"G0557": 1}
+
+
+def _attested_apcm(world: PracticeWorld, *, qmb: bool) -> None:
+    """An APCM patient with two chronic conditions whose record said ``qmb`` since 2025."""
+    _apcm(world)
+    services.record_apcm_attestation(
+        ctx=world.ctx("manager"),
+        effective_on=date(2026, 1, 1),
+        now=NOW,
+        access_24_7=True,
+        continuity=True,
+        responsible_for_primary_care=True,
+    )
+    Patient.objects.filter(pk=world.patient.pk).update(qmb=qmb)
+    HistoricalPatient.objects.filter(id=world.patient.pk).update(history_date=LONG_AGO, qmb=qmb)
+
+
+def _change_qmb(patient: Patient, qmb: bool, at: datetime) -> None:
+    patient.refresh_from_db()
+    patient.qmb = qmb
+    patient._history_date = at  # type: ignore[attr-defined]
+    patient.save()
+
+
+def test_a_patient_who_became_qmb_mid_next_month_bills_g0557_for_this_month(
+    world: PracticeWorld,
+) -> None:
+    _attested_apcm(world, qmb=False)
+    _change_qmb(world.patient, True, datetime(2026, 4, 15, 15, 0, tzinfo=UTC))
+    assert decide(world.patient, MARCH)[0] == {"G0557": 1}
+    assert decide(world.patient, APRIL)[0] == {"G0558": 1}
+
+
+def test_a_patient_who_stopped_being_qmb_mid_next_month_bills_g0558_for_this_month(
+    world: PracticeWorld,
+) -> None:
+    _attested_apcm(world, qmb=True)
+    _change_qmb(world.patient, False, datetime(2026, 4, 15, 15, 0, tzinfo=UTC))
+    assert decide(world.patient, MARCH)[0] == {"G0558": 1}
+    assert decide(world.patient, APRIL)[0] == {"G0557": 1}
+
+
+def test_qmb_recorded_late_on_the_months_last_local_day_counts_for_that_month(
+    world: PracticeWorld,
+) -> None:
+    _attested_apcm(world, qmb=False)
+    # 22:00 on 31 March in Chicago is already 1 April in UTC.
+    _change_qmb(world.patient, True, datetime(2026, 4, 1, 3, 0, tzinfo=UTC))
+    assert decide(world.patient, MARCH)[0] == {"G0558": 1}
+
+
+def test_a_patient_created_after_the_month_has_their_first_recorded_qmb(
+    world: PracticeWorld,
+) -> None:
+    _attested_apcm(world, qmb=True)
+    HistoricalPatient.objects.filter(id=world.patient.pk).update(
+        history_date=datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
+    )
+    _change_qmb(world.patient, False, datetime(2026, 6, 1, 15, 0, tzinfo=UTC))
+    assert decide(world.patient, MARCH)[0] == {"G0558": 1}
 
 
 def test_apcm_with_bhi_and_all_four_elements_bills_g0570(world: PracticeWorld) -> None:
