@@ -162,15 +162,14 @@ class DashboardRow:
 def dashboard_rows(rows: Iterable[PanelRow], month: LocalMonth, as_of: date) -> list[DashboardRow]:
     """Attach the bar and the reading-day bands to each row."""
     out = []
+    # A panel repeats the same few bars (program, minutes, target): draw each once.
+    bars: dict[tuple[str, int, int | None], Bar | None] = {}
     for row in rows:
         target = row.minutes + row.minutes_needed if row.minutes_needed else None
-        out.append(
-            DashboardRow(
-                row=row,
-                bar=bar_for(row.program, row.minutes, month, target),
-                bands=band_reach(row, month, as_of),
-            )
-        )
+        key = (row.program, row.minutes, target)
+        if key not in bars:
+            bars[key] = bar_for(row.program, row.minutes, month, target)
+        out.append(DashboardRow(row=row, bar=bars[key], bands=band_reach(row, month, as_of)))
     return out
 
 

@@ -11,6 +11,7 @@ from careledger.billing.facts import build_month_facts, evaluate_built
 from careledger.billing.months import LocalMonth
 from careledger.lib.business_days import pre_close_opens_on, us_federal_holidays
 from careledger.patients.models import Patient
+from careledger.worklists.collector import collector_paused
 from careledger.worklists.fees import national_fee
 from careledger.worklists.models import OutreachAssignment, PracticeFee, PracticeHoliday
 
@@ -78,11 +79,14 @@ class Fees:
             "code", "-effective_on", "-created_at", "-id"
         ):
             self.own.setdefault(fee.code, fee.amount)
+        self._amounts: dict[str, Decimal | None] = {}  # a panel asks for the same few codes
 
     def amount(self, code: str | None) -> Decimal | None:
         if code is None:
             return None
-        return self.own.get(code, national_fee(code, self.on))
+        if code not in self._amounts:
+            self._amounts[code] = self.own.get(code, national_fee(code, self.on))
+        return self._amounts[code]
 
     def at_stake(self, next_code: str | None, codes: tuple[str, ...]) -> Decimal | None:
         gain = self.amount(next_code)
@@ -95,6 +99,7 @@ class Fees:
         return gain
 
 
+@collector_paused()
 def panel_rows(
     *,
     practice: Practice,

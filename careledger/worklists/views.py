@@ -33,6 +33,7 @@ from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import Program
 from careledger.worklists import queries, services
+from careledger.worklists.collector import collector_paused
 from careledger.worklists.forms import (
     SORTS,
     WHOLE_PRACTICE,
@@ -47,6 +48,7 @@ from careledger.worklists.selectors import (
     pre_close_worklist,
     worklist_opens_on,
 )
+from careledger.worklists.table import table_rows
 
 ROWS_PER_PAGE = 100
 CSV_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -101,9 +103,10 @@ def _scope(ctx: PracticeContext, form: PanelForm) -> Scope:
 
 
 def _panel_form(form_class: type[PanelForm], ctx: PracticeContext, data: QueryDict) -> PanelForm:
-    coordinators = queries.coordinators(ctx.practice)
-    # A coordinator works their own panel; every other role may choose one or the whole practice.
+    # A coordinator works their own panel; every other role may choose one or the whole practice
+    # (so only they need the list of coordinators: one query fewer on a coordinator's page).
     may_choose = ctx.role != Role.COORDINATOR
+    coordinators = queries.coordinators(ctx.practice) if may_choose else []
     initial = {"coordinator": WHOLE_PRACTICE}
     form = form_class(data, coordinators=coordinators, may_choose=may_choose, initial=initial)
     form.is_valid()  # fields that do not parse are dropped from cleaned_data and ignored
@@ -209,6 +212,7 @@ def _sort_links(request: HttpRequest, sort: str, descending: bool) -> dict[str, 
 
 @requires("patient.view")
 @require_GET
+@collector_paused()
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Show the month's minutes per patient and program; HTMX swaps get only the results."""
     ctx = ctx_of(request)
@@ -254,7 +258,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": form,
         "scope": scope,
         "page": page,
-        "rows": page.object_list,
+        "rows": table_rows(list(page.object_list), month_label=scope.month.label),
         "totals": totals,
         "filtered": bool(filters),
         "sort": sort,
