@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/careledger
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test lint fmt check-openapi openapi bench bench-quick pg chromium
+.PHONY: help run test lint fmt check-openapi openapi bench bench-quick pg chromium disk-for-bench disk-for-bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,9 +54,15 @@ test: $(STAMP) pg chromium lint ## everything CI runs: lint, types, contracts, p
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" --create-db
 	$(BIN)/pytest -m browser
 
-bench: $(STAMP) pg ## benchmarks (ratios against raw SQL), SQLite then PostgreSQL where they support it
-	@$(BIN)/python bench/rules_engine.py
-	@$(BIN)/python bench/panel_dashboard.py
-	@DATABASE_URL=$(PG_URL) $(BIN)/python bench/panel_dashboard.py
-	@$(BIN)/python bench/readings_ingest.py
-	@DATABASE_URL=$(PG_URL) $(BIN)/python bench/readings_ingest.py
+bench: disk-for-bench $(STAMP) pg ## the 100,000-patient health system on SQLite and PostgreSQL, ratios to raw SQL (JSON last)
+	@$(BIN)/python bench/health_system.py
+
+bench-quick: disk-for-bench-quick $(STAMP) pg ## the same at 10,000 patients, under 5 minutes, data set cached (JSON last)
+	@$(BIN)/python bench/health_system.py --quick
+
+# The benchmarks stop before they start when the disk cannot hold their data sets.
+disk-for-bench:
+	@bash bench/need-disk 10 bench
+
+disk-for-bench-quick:
+	@bash bench/need-disk 2 bench-quick

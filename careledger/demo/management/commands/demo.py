@@ -1,4 +1,8 @@
-"""``careledger demo [--patients N] [--seed S]``: load the demo practices, logins and patients."""
+"""``careledger demo [--patients N] [--seed S] [--scale health-system] [--practices K]``.
+
+Load the demo practices, logins and patients; with ``--scale`` or ``--practices``, a synthetic
+health system of K generated practices (``careledger.demo.scale``).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from rich.table import Table
 from careledger.demo.data import DEMO_PASSWORD, PRACTICES, RIVERSIDE, STAFF
 from careledger.demo.loader import DemoConflict, demo_state, load_demo
 from careledger.demo.plan import MIN_PATIENTS, plan_demo
+from careledger.demo.scale import HEALTH_SYSTEM, ScalePlan, load_scale, scale_state
 
+DEFAULT_PATIENTS = 200
 PROGRESS_FROM = 100  # patients; smaller demos load in a moment
 
 
@@ -36,15 +42,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--patients",
             type=int,
-            default=200,
-            help="patients in total: Riverside 90%%, Lakeside 10%% (default 200)",
+            default=None,
+            help="patients in total: Riverside 90%%, Lakeside 10%% (default 200; with --scale, "
+            "100,000 over the generated practices)",
         )
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument(
+            "--scale",
+            choices=["health-system"],
+            default=None,
+            help="a health system: 50 practices, 400 coordinators, 100,000 patients "
+            "(--patients and --practices override the sizes)",
+        )
+        parser.add_argument(
+            "--practices",
+            type=int,
+            default=None,
+            help="spread the patients over this many generated practices (bulk loaded)",
+        )
         # Hidden: pins "today" so tests and screenshots get the same dates every day.
         parser.add_argument("--today", type=_day, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        patients: int = options["patients"]
+        if options["scale"] or options["practices"] is not None:
+            self._load_scale(options)
+            return
+        patients: int = options["patients"] or DEFAULT_PATIENTS
         if patients < MIN_PATIENTS:
             raise CommandError(f"--patients must be at least {MIN_PATIENTS}", returncode=2)
         state = demo_state()
@@ -59,13 +82,7 @@ class Command(BaseCommand):
             self.stdout.write(_logins_table())
             return
 
-        today: date | None = options["today"]
-        if today is None:
-            now = timezone.now()
-            today = now.astimezone(ZoneInfo(PRACTICES[RIVERSIDE]["timezone"])).date()
-        else:
-            # 17:00 UTC falls on the same calendar day in Chicago and New York.
-            now = datetime.combine(today, time(17, 0), tzinfo=UTC)
+        today, now = _today_and_now(options["today"])
         plan = plan_demo(patients=patients, seed=options["seed"], today=today)
 
         console = Console(stderr=True)
@@ -97,6 +114,61 @@ class Command(BaseCommand):
             f"{result.apcm_attestations} APCM attestations"
         )
         self.stdout.write(_logins_table())
+
+    def _load_scale(self, options: dict[str, Any]) -> None:
+        sizes = dict(HEALTH_SYSTEM) if options["scale"] else {"patients": DEFAULT_PATIENTS}
+        if options["practices"] is not None:
+            sizes["practices"] = options["practices"]
+        if options["patients"] is not None:
+            sizes["patients"] = options["patients"]
+        practices = sizes.get("practices", HEALTH_SYSTEM["practices"])
+        if practices < 1:
+            raise CommandError("--practices must be at least 1", returncode=2)
+        if sizes["patients"] < practices:
+            raise CommandError(
+                f"--patients ({sizes['patients']}) must be at least --practices ({practices})",
+                returncode=2,
+            )
+        if scale_state() == "loaded":
+            self.stderr.write("a health system is already loaded; nothing to do")
+            return
+        today, now = _today_and_now(options["today"])
+        plan = ScalePlan(
+            patients=sizes["patients"], practices=practices, seed=options["seed"], today=today
+        )
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("loading health system: {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("patients", total=plan.patients)
+
+            def advance(stage: str, count: int) -> None:
+                if stage == "patients":
+                    progress.advance(task, count)
+                progress.update(task, description=f"{stage} ({count:,} in the last practice)")
+
+            result = load_scale(plan=plan, now=now, on_progress=advance)
+        self.stderr.write(
+            f"health system loaded for {today.isoformat()} (seed {plan.seed}): "
+            f"{result.practices} practices, {result.users} logins, {result.patients} patients, "
+            f"{result.enrollments} enrollments, {result.conditions} conditions, "
+            f"{result.visits} visits, {result.devices} devices, "
+            f"{result.time_entries} time entries, {result.readings} readings"
+        )
+
+
+def _today_and_now(today: date | None) -> tuple[date, datetime]:
+    if today is None:
+        now = timezone.now()
+        return now.astimezone(ZoneInfo(PRACTICES[RIVERSIDE]["timezone"])).date(), now
+    # 17:00 UTC falls on the same calendar day in Chicago and New York.
+    return today, datetime.combine(today, time(17, 0), tzinfo=UTC)
 
 
 def _logins_table() -> str:
