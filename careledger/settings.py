@@ -71,8 +71,15 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "axes",
+    # allauth's models and internals only (TOTP, recovery codes, user sessions); its URLs are not
+    # mounted: sign-in stays our own /login/ with an MFA step (careledger.accounts.mfa).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "careledger.accounts",
     "careledger.audit",
+    "careledger.idempotency",
     "careledger.patients",
     "careledger.locks",
     "careledger.timelog",
@@ -80,6 +87,7 @@ INSTALLED_APPS = [
     "careledger.devices",
     "careledger.programs",
     "careledger.worklists",
+    "careledger.records",
     "careledger.billing",
     "careledger.api",
     "careledger.web",
@@ -94,10 +102,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "careledger.accounts.middleware.SessionLifetimeMiddleware",
+    "careledger.idempotency.middleware.IdempotencyMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "careledger.accounts.middleware.MfaRequiredMiddleware",
     "careledger.accounts.middleware.NoStoreMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -214,7 +226,27 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Invitation emails (issue 11): printed to the console in development; Django's SMTP backend
+# (EMAIL_HOST …) in production, so set-password links never land in the server's logs.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
+# MFA (allauth.mfa: TOTP and recovery codes) is required for admin, manager, biller and auditor
+# before any patient data in production or with CARELEDGER_REQUIRE_MFA=1; offered otherwise.
 REQUIRE_MFA = PRODUCTION or envbool("CARELEDGER_REQUIRE_MFA", default=False)
+CARELEDGER_REQUIRE_MFA = REQUIRE_MFA
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "careledger"
+MFA_TOTP_TOLERANCE = 1
+MFA_RECOVERY_CODE_COUNT = 10
+# Sessions users can list and end (ASVS 3.3.4); last-seen time and address kept up to date.
+USERSESSIONS_TRACK_ACTIVITY = True
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
@@ -228,12 +260,23 @@ if PRODUCTION:
 
 # Logs never carry patient data: request bodies and query strings are not logged, and
 # Django's error e-mails to admins are off.
+# A logged exception keeps its type and traceback but not its message (case 40).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
+    "filters": {"no_patient_data": {"()": "careledger.lib.logfilters.WithholdExceptionText"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_patient_data"]},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING", "filters": ["no_patient_data"]},
+    "loggers": {
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "propagate": False,
+            "filters": ["no_patient_data"],
+        },
+    },
 }
 ADMINS: list[tuple[str, str]] = []
 

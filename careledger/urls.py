@@ -15,5 +15,6 @@ urlpatterns = [
     path("worklists/", include("careledger.worklists.urls")),
     path("billing/", include("careledger.billing.urls")),
     path("programs/", include("careledger.programs.urls")),
+    path("records/", include("careledger.records.urls")),
     path("", include("careledger.web.urls")),
 ]

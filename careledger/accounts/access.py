@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -18,10 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils import timezone
 
-from careledger.accounts.models import Membership, Practice, User
+from careledger.accounts.models import BreakGlassGrant, Membership, Practice, User
 from careledger.accounts.roles import role_may
-from careledger.audit.services import client_ip
+from careledger.audit.services import client_ip, record_event
 
 PRACTICE_SESSION_KEY = "careledger_practice_id"
 PRACTICE_HEADER = "HTTP_X_CARELEDGER_PRACTICE"
@@ -31,11 +33,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class PracticeContext:
-    """The caller, the practice they act in, their membership there, and where they came from."""
+    """The caller, the practice they act in, their membership there, and where they came from.
+
+    ``break_glass`` is the emergency grant in force for this request, if any: it adds its
+    role's permissions to the membership's own (ONC 170.315(d)(6)).
+    """
 
     user: User
     membership: Membership
     source_ip: str | None
+    break_glass: BreakGlassGrant | None = None
 
     @property
     def practice(self) -> Practice:
@@ -43,10 +50,13 @@ class PracticeContext:
 
     @property
     def role(self) -> str:
-        return self.membership.role
+        """Return the role the user acts in: the break-glass role while a grant is in force."""
+        return self.break_glass.role if self.break_glass else self.membership.role
 
     def may(self, permission: str) -> bool:
-        return role_may(self.role, permission)
+        if role_may(self.membership.role, permission):
+            return True
+        return self.break_glass is not None and role_may(self.break_glass.role, permission)
 
 
 class PracticeNotChosen(Exception):
@@ -75,6 +85,50 @@ def resolve_membership(user: User, slug: str | None) -> Membership:
     if not memberships:
         raise Http404("You are not a member of any practice.")
     raise PracticeNotChosen
+
+
+def break_glass_in_force(
+    user: User, practice: Practice, *, now: datetime
+) -> BreakGlassGrant | None:
+    """Return the user's break-glass grant in force in the practice at ``now``, if any."""
+    return (
+        BreakGlassGrant.objects.in_force(now)
+        .filter(user=user, practice=practice)
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def request_context(
+    request: HttpRequest, *, user: User, membership: Membership, permission: str, now: datetime
+) -> PracticeContext:
+    """Build the context a request acts in, honouring a break-glass grant in force.
+
+    Every request made under a grant writes ``breakglass.used`` naming the grant, whatever it
+    asks for (HIPAA 164.312(a)(2)(ii): emergency access is specially audited). Only the path is
+    recorded, never the query string, which may carry a patient's name.
+    """
+    grant = break_glass_in_force(user, membership.practice, now=now)
+    ctx = PracticeContext(
+        user=user, membership=membership, source_ip=client_ip(request), break_glass=grant
+    )
+    if grant is not None:
+        record_event(
+            "breakglass.used",
+            actor=user,
+            practice=membership.practice,
+            obj=grant,
+            source_ip=ctx.source_ip,
+            details={
+                "grant": grant.pk,
+                "role": grant.role,
+                "method": request.method or "",
+                "path": request.path,
+                "permission": permission,
+            },
+            now=now,
+        )
+    return ctx
 
 
 def _page_membership(request: HttpRequest, user: User) -> Membership:
@@ -115,7 +169,9 @@ def requires(permission: str) -> Callable[[F], F]:
                 membership = _page_membership(request, user)
             except PracticeNotChosen:
                 return redirect_to_login(request.get_full_path(), reverse("choose-practice"))
-            ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
+            ctx = request_context(
+                request, user=user, membership=membership, permission=permission, now=timezone.now()
+            )
             if not ctx.may(permission):
                 raise PermissionDenied
             request.ctx = ctx  # type: ignore[attr-defined]

@@ -146,3 +146,61 @@ class ApiToken(models.Model):
     @staticmethod
     def hash_of(key: str) -> str:
         return _hash_token(key)
+
+
+class BreakGlassGrantQuerySet(models.QuerySet["BreakGlassGrant"]):
+    def in_force(self, now: datetime) -> BreakGlassGrantQuerySet:
+        """Grants that have started, not expired and not been ended early at ``now``."""
+        return self.filter(starts_at__lte=now, expires_at__gt=now, ended_at__isnull=True)
+
+
+class BreakGlassGrant(models.Model):
+    """Time-boxed emergency access: a role a member does not normally hold in a practice.
+
+    HIPAA 164.312(a)(2)(ii) and ONC 170.315(d)(6): emergency access for named users. The grant
+    expires by itself (at most 24 hours), can be ended early, and every request made under it
+    writes a ``breakglass.used`` event naming it. Grants are never deleted.
+    """
+
+    MAX_HOURS = 24
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="break_glass_grants")
+    practice = models.ForeignKey(
+        Practice, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    reason = models.TextField()
+    granted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="break_glass_grants_given"
+    )
+    starts_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="break_glass_grants_ended",
+    )
+
+    objects = BreakGlassGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("starts_at")),
+                name="break_glass_expires_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="break_glass_reason_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-glass #{self.pk}: {self.user.get_username()} as {self.role}"
+
+    def in_force_at(self, now: datetime) -> bool:
+        """Tell whether the grant gives access at ``now``."""
+        return self.ended_at is None and self.starts_at <= now < self.expires_at

@@ -67,6 +67,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patient.edit": CLINICAL_WRITERS,
     "enrollment.edit": CLINICAL_WRITERS,
     "patient.import": frozenset({Role.MANAGER, Role.ADMIN}),
+    # Right of access (HIPAA 164.524): the whole record, disclosed to the patient on request.
+    "patient.record_export": frozenset({Role.PRACTITIONER, Role.MANAGER, Role.ADMIN}),
     "time.log": CLINICAL_WRITERS,
     "time.import": frozenset({Role.MANAGER, Role.ADMIN}),
     "careplan.view": ALL_ROLES,
@@ -96,6 +98,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "mdm.record": frozenset({Role.PRACTITIONER}),
     # The practice's care-plan templates (issue 5, item 6): edited by its clinical leads.
     "careplan.templates": frozenset({Role.PRACTITIONER, Role.MANAGER, Role.ADMIN}),
+    # Issue 11: invite people, change roles, deactivate accounts and grant break-glass access
+    # (ONC 170.315(d)(1) and (d)(6)); only the practice's admins.
+    "users.manage": frozenset({Role.ADMIN}),
+    # Whoever holds break-glass access may end it early.
+    "breakglass.end_own": ALL_ROLES,
 }
 
 

@@ -11,12 +11,21 @@ from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from careledger.accounts.access import PRACTICE_HEADER, PracticeContext, resolve_membership
+from careledger.accounts import mfa
+from careledger.accounts.access import (
+    PRACTICE_HEADER,
+    PracticeContext,
+    request_context,
+    resolve_membership,
+)
 from careledger.accounts.models import ApiToken, User
-from careledger.accounts.roles import role_may
-from careledger.audit.services import client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+MFA_REQUIRED = (
+    "Multi-factor authentication is required for your role in this practice: set up two-step "
+    "sign-in at /account/mfa/ in the web app, then ask for a new token with `otp`."
+)
 
 
 class TokenAuth(HttpBearer):
@@ -61,8 +70,14 @@ def _operation_permission(request: HttpRequest) -> str | None:
 def _context(request: HttpRequest, user: User, permission: str) -> PracticeContext:
     slug = request.GET.get("practice") or request.META.get(PRACTICE_HEADER)
     membership = resolve_membership(user, slug)
-    ctx = PracticeContext(user=user, membership=membership, source_ip=client_ip(request))
-    if not role_may(ctx.role, permission):
+    if mfa.needs_enrolment(user, membership, now=timezone.now()):
+        # Case 33: privileged roles reach no patient data without MFA when it is required.
+        raise HttpError(403, MFA_REQUIRED)
+    # A break-glass grant in force adds its role, and the request is audited as its use.
+    ctx = request_context(
+        request, user=user, membership=membership, permission=permission, now=timezone.now()
+    )
+    if not ctx.may(permission):
         raise HttpError(403, "Your role may not do this.")
     return ctx
 

@@ -13,7 +13,9 @@ from careledger.api import (
     devices,
     patients,
     programs,
+    records,
     timelog,
+    users,
     worklists,
 )
 from careledger.api.auth import TokenAuth
@@ -38,3 +40,5 @@ api.add_router("", devices.router)
 api.add_router("", worklists.router)
 api.add_router("", billing.router)
 api.add_router("", programs.router)
+api.add_router("", users.router)
+api.add_router("", records.router)

@@ -18,6 +18,12 @@ EVENTS: dict[str, EventType] = {
     "auth.token_issued": EventType("E", "API token issued"),
     "auth.token_refused": EventType("E", "API token refused"),
     "auth.session_expired": EventType("E", "Session ended after inactivity or its lifetime"),
+    "auth.mfa_enrolled": EventType("C", "Authenticator app enrolled for MFA"),
+    "auth.mfa_removed": EventType("D", "MFA authenticators removed"),
+    "auth.recovery_codes_regenerated": EventType("U", "MFA recovery codes regenerated"),
+    "auth.mfa_failed": EventType("E", "Sign-in second step refused"),
+    "auth.session_ended": EventType("E", "Own other sessions ended"),
+    "auth.password_changed": EventType("U", "Password changed; other sessions ended"),
     "membership.created": EventType("C", "Member added to a practice"),
     "membership.role_changed": EventType("U", "Member's role changed"),
     "practice.created": EventType("C", "Practice created"),
@@ -28,6 +34,7 @@ EVENTS: dict[str, EventType] = {
     "patient.viewed": EventType("R", "Patient record viewed"),
     "patient.list_viewed": EventType("R", "Patient list viewed"),
     "patient.access_denied": EventType("R", "Patient record outside the caller's practice"),
+    "patient.record_disclosed": EventType("E", "Whole patient record disclosed (right of access)"),
     "patient.imported": EventType("C", "Patient roster imported"),
     "condition.added": EventType("C", "Condition added"),
     "visit.recorded": EventType("C", "Visit recorded"),
@@ -120,6 +127,16 @@ EVENTS: dict[str, EventType] = {
     # the practice's care-plan templates (issue 5, item 6)
     "careplan.template_saved": EventType("C", "Care-plan template saved as a new version"),
     "careplan.template_reset": EventType("C", "Care-plan template reset to the shipped one"),
+    # users and break-glass access (issue 11; ONC 170.315(d)(2) privilege changes, (d)(6))
+    "user.invited": EventType("C", "Person invited to the practice"),
+    "user.password_set": EventType("U", "Invited person set a password; account active"),
+    "user.deactivated": EventType("U", "Account deactivated; sessions and tokens revoked"),
+    "user.reactivated": EventType("U", "Account reactivated"),
+    "membership.deactivated": EventType("U", "Member deactivated; sessions and tokens revoked"),
+    "membership.reactivated": EventType("U", "Member reactivated"),
+    "breakglass.granted": EventType("C", "Break-glass access granted"),
+    "breakglass.ended": EventType("U", "Break-glass access ended early"),
+    "breakglass.used": EventType("E", "Request made under break-glass access"),
 }
 
 

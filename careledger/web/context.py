@@ -12,6 +12,10 @@ from careledger.accounts.roles import Role
 
 NAV_SECTIONS = {
     "audit-log": "audit",
+    "user-list": "users",
+    "user-invite": "users",
+    "user-edit": "users",
+    "user-break-glass": "users",
     "my-day": "my-day",
     "time-import": "time-import",
     "careplan-worklist": "care-plans",
@@ -40,6 +44,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "current_role": ctx.role,
         "current_role_label": Role(ctx.role).label,
         "may_view_audit": ctx.may("audit.view"),
+        "may_manage_users": ctx.may("users.manage"),
         "may_edit_patients": ctx.may("patient.edit"),
         "may_edit_enrollments": ctx.may("enrollment.edit"),
         "may_log_time": ctx.may("time.log"),

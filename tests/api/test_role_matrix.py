@@ -27,6 +27,10 @@ CELLS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("post", "/api/v1/patients/{pid}/enrollments", {}, WRITERS),
     ("post", "/api/v1/time-entries", {}, WRITERS),
     ("get", "/api/v1/audit-events", None, {"auditor", "admin"}),
+    ("get", "/api/v1/users", None, {"admin"}),
+    ("post", "/api/v1/users", {}, {"admin"}),
+    ("get", "/api/v1/break-glass", None, {"admin"}),
+    ("post", "/api/v1/break-glass", {}, {"admin"}),
 ]
 
 
