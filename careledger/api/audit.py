@@ -49,9 +49,10 @@ class AuditEventList(Schema):
 class AuditFilters(Schema):
     since: datetime | None = None
     until: datetime | None = None
-    user: str | None = Field(None, max_length=150)
+    # Case 7: PostgreSQL refuses NUL in a string literal; refuse it here as bad input (422).
+    user: str | None = Field(None, max_length=150, pattern=r"^[^\x00]*$")
     patient_id: int | None = None
-    event: str | None = Field(None, max_length=64)
+    event: str | None = Field(None, max_length=64, pattern=r"^[^\x00]*$")
     ordering: str | None = Field(
         None, max_length=20, description=f"one of {', '.join(ORDERINGS)}, `-` for descending"
     )

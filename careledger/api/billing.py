@@ -39,6 +39,19 @@ from careledger.worklists.selectors import Fees
 
 router = Router(tags=["month close"])
 
+
+def _file_response(
+    content_type: str, description: str, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Document a 200 whose body is a file rather than a ninja schema."""
+    schema = schema or {"type": "string", "format": "binary"}
+    return {
+        "responses": {
+            200: {"description": description, "content": {content_type: {"schema": schema}}}
+        }
+    }
+
+
 ERRORS: dict[int, Any] = {
     401: ErrorOut,
     403: ErrorOut,
@@ -46,6 +59,7 @@ ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
 }
+EXPORT_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 def _month(ctx: PracticeContext, value: str) -> LocalMonth:
@@ -382,7 +396,11 @@ def _export(
     return response
 
 
-@router.get("/months/{month}/billing.csv", response={404: ErrorOut, 403: ErrorOut, 422: ErrorOut})
+@router.get(
+    "/months/{month}/billing.csv",
+    response=EXPORT_ERRORS,
+    openapi_extra=_file_response("text/csv", "The month's lines as CSV"),
+)
 @api_permission("billing.export")
 def export_csv(request: HttpRequest, month: str) -> HttpResponse:
     """The month's lines as billing.csv (API.md columns); a draft until the month is approved."""
@@ -393,7 +411,13 @@ def export_csv(request: HttpRequest, month: str) -> HttpResponse:
     return _export(ctx, billing_month, "export.csv", body, "text/csv; charset=utf-8", name)
 
 
-@router.get("/months/{month}/billing.json", response={404: ErrorOut, 403: ErrorOut, 422: ErrorOut})
+@router.get(
+    "/months/{month}/billing.json",
+    response=EXPORT_ERRORS,
+    openapi_extra=_file_response(
+        "application/json", "The month as a JSON document", {"type": "object"}
+    ),
+)
 @api_permission("billing.export")
 def export_json(request: HttpRequest, month: str) -> HttpResponse:
     """The month, its lines with reasons and evidence, and the review list, as JSON."""
@@ -410,7 +434,11 @@ class ClaimsQuery(Schema):
     batch: int = Field(0, ge=0, le=99, description="0: the close; 1, 2, ...: supplementary")
 
 
-@router.get("/months/{month}/claims.837", response={404: ErrorOut, 403: ErrorOut, 422: ErrorOut})
+@router.get(
+    "/months/{month}/claims.837",
+    response=EXPORT_ERRORS,
+    openapi_extra=_file_response("application/edi-x12", "X12 837P claims"),
+)
 @api_permission("billing.export")
 def export_837(request: HttpRequest, month: str, query: Query[ClaimsQuery]) -> HttpResponse:
     """X12 837P 005010X222A1 claims grouped by billing practitioner (ISA15 = T until approval)."""

@@ -202,7 +202,7 @@ def _latest_version(patient: Patient, kind: str, number: int | None) -> CarePlan
 
 @router.get(
     "/patients/{patient_id}/care-plan/pdf",
-    response={404: Any, 401: Any, 403: Any},
+    response=ERRORS,
     openapi_extra={
         "responses": {
             200: {

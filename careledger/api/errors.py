@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -53,6 +54,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
         message = "You belong to several practices: name one with ?practice=<slug>."
         return respond(request, 422, message, [{"field": "practice", "message": message}])
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Case 14: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused as too large, not as 400.
+        return respond(request, 413, "The body is too large; send smaller batches.", [])
+
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return respond(request, 404, "Not found.", [])
@@ -63,4 +69,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+            # ninja answers a body it cannot parse with a bare 400; the API's contract (and the
+            # OpenAPI document) says bad input is 422 with the field named.
+            message = "The body is not valid JSON."
+            return respond(request, 422, message, [{"field": "body", "message": message}])
         return respond(request, exc.status_code, str(exc), [])

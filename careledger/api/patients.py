@@ -93,7 +93,8 @@ class PatientIn(Schema):
 class PatientFilters(Schema):
     program: Program | None = None
     status: str | None = Field(None, description="`all`: any enrollment in `program`")
-    search: str = Field("", max_length=100, description="name or MRN")
+    # Case 7: PostgreSQL refuses NUL in a string literal; refuse it here as bad input (422).
+    search: str = Field("", max_length=100, pattern=r"^[^\x00]*$", description="name or MRN")
     coordinator_id: int | None = None
 
 

@@ -30,7 +30,7 @@ from careledger.billing.selectors import (
     review_list,
 )
 from careledger.lib.localtime import local_today
-from careledger.patients.models import Patient
+from careledger.patients.access import patient_for
 
 
 def _ctx(request: HttpRequest) -> PracticeContext:
@@ -199,9 +199,8 @@ def csv_page(request: HttpRequest, month: str) -> HttpResponse:
 def _packet(request: HttpRequest, month: str, patient_id: int, event: str):  # type: ignore[no-untyped-def]
     ctx = _ctx(request)
     billing_month = _closed(ctx, month)
-    patient = Patient.objects.filter(practice=ctx.practice, pk=patient_id).first()
-    if patient is None:
-        raise Http404("No such patient.")
+    # Case 1: another practice's patient is not found, and the attempt is audited as denied.
+    patient = patient_for(ctx, patient_id, audit_view=False)
     packet = evidence_packet(billing_month=billing_month, patient=patient)
     with transaction.atomic():
         record_event(

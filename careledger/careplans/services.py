@@ -299,75 +299,94 @@ def publish_version(
     if sign and not may_sign(ctx.membership):
         _refuse_sign_off(ctx, plan.patient_id, plan, now)
     reason = revision_reason.strip()
-    with transaction.atomic():
-        locked = (
-            CarePlan.objects.select_for_update().select_related("draft_saved_by").get(pk=plan.pk)
-        )
-        if locked.revision != expected_revision:
-            raise DraftConflict(plan=locked, expected_revision=expected_revision)
-        content = check_content(ctx=ctx, patient=plan.patient, raw=locked.draft)
-        missing = missing_elements(content)
-        number = locked.versions.count() + 1
-        if number == 1 and not reason:
-            reason = "First care plan."
-        errors: dict[str, list[str]] = {key: [message] for key, message in missing}
-        if not reason:
-            errors["revision_reason"] = ["Say why the plan is revised."]
-        elif len(reason) > 400:
-            errors["revision_reason"] = ["Keep the reason under 400 characters."]
-        if errors:
-            raise ValidationError(errors)
-        conditions = {
-            c.pk: c
-            for c in Condition.objects.filter(
-                patient=plan.patient, pk__in=[p.condition_id for p in content.problems]
+    try:
+        with transaction.atomic():
+            locked = (
+                CarePlan.objects.select_for_update()
+                .select_related("draft_saved_by")
+                .get(pk=plan.pk)
             )
-        }
-        content = with_problem_details(
-            content, {pk: (c.icd10_code, c.description) for pk, c in conditions.items()}
-        )
-        version = CarePlanVersion.objects.create(
-            plan=locked,
-            number=number,
-            published_at=now,
-            published_on=local_today(ctx.practice, now),
-            author=ctx.user,
-            revision_reason=reason,
-            draft_revision=locked.revision,
-            content=to_dict(content),
-        )
-        version.conditions.set(conditions.values())
-        MonitoringThreshold.objects.bulk_create(
-            MonitoringThreshold(
-                version=version,
-                goal_key=goal.key,
-                metric=t.metric,
-                comparator=t.comparator,
-                warning=Decimal(str(t.warning)) if t.warning is not None else None,
-                critical=Decimal(str(t.critical)) if t.critical is not None else None,
-                unit=t.unit,
+            if locked.revision != expected_revision:
+                raise DraftConflict(plan=locked, expected_revision=expected_revision)
+            content = check_content(ctx=ctx, patient=plan.patient, raw=locked.draft)
+            missing = missing_elements(content)
+            number = locked.versions.count() + 1
+            if number == 1 and not reason:
+                reason = "First care plan."
+            errors: dict[str, list[str]] = {key: [message] for key, message in missing}
+            if not reason:
+                errors["revision_reason"] = ["Say why the plan is revised."]
+            elif len(reason) > 400:
+                errors["revision_reason"] = ["Keep the reason under 400 characters."]
+            if errors:
+                raise ValidationError(errors)
+            conditions = {
+                c.pk: c
+                for c in Condition.objects.filter(
+                    patient=plan.patient, pk__in=[p.condition_id for p in content.problems]
+                )
+            }
+            content = with_problem_details(
+                content, {pk: (c.icd10_code, c.description) for pk, c in conditions.items()}
             )
-            for goal in content.goals
-            for t in goal.thresholds
-        )
-        _audit(
-            "careplan.version_published",
-            ctx=ctx,
-            patient_id=plan.patient_id,
-            obj=version,
-            now=now,
-            details={"number": number, "kind": locked.kind, "reason": reason[:200]},
-        )
-        if sign:
-            _sign(version, ctx, now)
+            version = CarePlanVersion.objects.create(
+                plan=locked,
+                number=number,
+                published_at=now,
+                published_on=local_today(ctx.practice, now),
+                author=ctx.user,
+                revision_reason=reason,
+                draft_revision=locked.revision,
+                content=to_dict(content),
+            )
+            version.conditions.set(conditions.values())
+            MonitoringThreshold.objects.bulk_create(
+                MonitoringThreshold(
+                    version=version,
+                    goal_key=goal.key,
+                    metric=t.metric,
+                    comparator=t.comparator,
+                    warning=Decimal(str(t.warning)) if t.warning is not None else None,
+                    critical=Decimal(str(t.critical)) if t.critical is not None else None,
+                    unit=t.unit,
+                )
+                for goal in content.goals
+                for t in goal.thresholds
+            )
             _audit(
-                "careplan.version_signed",
+                "careplan.version_published",
                 ctx=ctx,
                 patient_id=plan.patient_id,
                 obj=version,
                 now=now,
-                details={"number": number, "npi": ctx.membership.npi},
+                details={"number": number, "kind": locked.kind, "reason": reason[:200]},
             )
+            if sign:
+                _sign(version, ctx, now)
+                _audit(
+                    "careplan.version_signed",
+                    ctx=ctx,
+                    patient_id=plan.patient_id,
+                    obj=version,
+                    now=now,
+                    details={"number": number, "npi": ctx.membership.npi},
+                )
+    except DraftConflict as conflict:
+        # Case 20: a refused publish is audited like a refused save, after the rollback.
+        _audit(
+            "careplan.draft_conflict",
+            ctx=ctx,
+            patient_id=plan.patient_id,
+            obj=plan,
+            now=now,
+            outcome=AuditEvent.Outcome.FAILURE,
+            details={
+                "expected_revision": expected_revision,
+                "current_revision": conflict.current_revision,
+                "action": "publish",
+            },
+        )
+        raise
     return version
 
 

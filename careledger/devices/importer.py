@@ -17,6 +17,7 @@ from typing import Any
 LOINC = "http://loinc.org"
 READING_SOURCE_SYSTEM = "https://careledger.org/fhir/reading-source"
 MAX_FHIR_BYTES = 50 * 1024 * 1024
+MAX_CSV_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 40
 
 BP_PANEL = "85354-9"
@@ -83,6 +84,9 @@ def parse_file(content: bytes, *, name: str = "") -> Parsed:
         if len(content) > MAX_FHIR_BYTES:
             raise FileUnreadable("a FHIR Bundle may be at most 50 MB; split it")
         return parse_fhir_bundle(text)
+    if len(content) > MAX_CSV_BYTES:
+        # Case 14: refuse an oversized CSV up front, as the other importers do.
+        raise FileUnreadable("a readings CSV may be at most 10 MB; split it")
     return parse_csv(text)
 
 
@@ -128,9 +132,13 @@ def iter_csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 def parse_csv(text: str) -> Parsed:
     items: list[Any] = []
     where: list[str] = []
-    for line, item in iter_csv(text):
-        items.append(item)
-        where.append(f"line {line}")
+    try:
+        for line, item in iter_csv(text):
+            items.append(item)
+            where.append(f"line {line}")
+    except csv.Error as exc:
+        # A cell past the csv module's field limit, a NUL byte: the file, not a crash.
+        raise FileUnreadable(f"line {len(items) + 2} is not valid CSV: {exc}") from None
     return Parsed(items=items, where=where, problems=[])
 
 
@@ -153,6 +161,9 @@ def parse_fhir_bundle(text: str) -> Parsed:
         data = json.loads(text)
     except ValueError as exc:
         raise FileUnreadable(f"the file is not JSON: {exc}") from None
+    except RecursionError:
+        # Case 12: JSON nested past the parser's own limit is refused, not a crash.
+        raise FileUnreadable(f"the Bundle is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise FileUnreadable("the JSON is not a FHIR Bundle (resourceType must be Bundle)")
     if _depth(data) > MAX_DEPTH:
@@ -254,3 +265,42 @@ def observation_to_item(obs: Any) -> dict[str, Any] | tuple[str, str]:
         return "valueQuantity", "required"
     item["value"], item["unit"] = value, unit
     return item
+
+
+def _issue_code(field: str) -> str:
+    # FHIR R4 IssueType: "structure" for a document that is not a usable Bundle, "code-invalid"
+    # for a code outside what careledger reads, "not-found" for a device not in the practice.
+    if field in ("file", "resourceType", "Bundle.type"):
+        return "structure"
+    if field in ("status", "code"):
+        return "code-invalid"
+    if field in ("device_id", "device_serial", "device"):
+        return "not-found"
+    return "invalid"
+
+
+def operation_outcome(problems: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """Describe refused FHIR input as an R4 OperationOutcome, one error issue per problem.
+
+    ``problems`` are (where, field, reason): where is "entry N" or "file" for the whole Bundle.
+    """
+    issues = []
+    for where, field, reason in problems:
+        if where.startswith("entry "):
+            expression = f"Bundle.entry[{where.removeprefix('entry ')}].resource.{field}"
+        else:
+            expression = "Bundle"
+        issues.append(
+            {
+                "severity": "error",
+                "code": _issue_code(field),
+                "diagnostics": reason,
+                "expression": [expression],
+            }
+        )
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def looks_like_fhir(content: bytes) -> bool:
+    """Tell whether ``parse_file`` reads ``content`` as JSON (a FHIR Bundle) rather than CSV."""
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -99,6 +100,15 @@ def read_table(
         problems.add(1, "header", f"The header cannot be read as CSV: {exc}.")
         return Table((), (), 0)
     names = tuple(name.strip().lower() for name in header)
+    if len(names) > 2 * len(columns) + 10:
+        # Case 14: a header of thousands of cells is not a roster; refuse it in one problem
+        # rather than one per cell (and the quadratic repeat check below).
+        problems.add(
+            header_line,
+            "header",
+            f"The header has {len(names)} columns; use: {', '.join(columns)}.",
+        )
+        return Table(names[: len(columns)], (), 0)
     for name in names:
         if name not in columns:
             problems.add(
@@ -107,7 +117,8 @@ def read_table(
     for name in required:
         if name not in names:
             problems.add(header_line, name, "This required column is missing.")
-    for name in sorted({name for name in names if names.count(name) > 1}):
+    counts = Counter(names)
+    for name in sorted(name for name, count in counts.items() if count > 1):
         problems.add(header_line, name, "This column appears more than once.")
     if problems.items:
         return Table(names, (), 0)

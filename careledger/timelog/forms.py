@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -102,7 +102,8 @@ class EntryTimesForm(forms.Form):
         elif minutes is not None and ended_time is not None:
             self.add_error("ended_time", "Give the minutes or the end time, not both.")
         elif start is not None and minutes is not None:
-            data["ended_at"] = start + timedelta(minutes=minutes)
+            # Real minutes, not wall-clock ones, across a DST change (case 28).
+            data["ended_at"] = start.astimezone(UTC) + timedelta(minutes=minutes)
         elif start is not None and ended_time is not None:
             # Aware arithmetic in the practice's zone: combine the local date with the end time.
             end = datetime.combine(start.date(), ended_time, tzinfo=start.tzinfo)

@@ -37,7 +37,8 @@ class EntryFileForm(forms.Form):
         if upload.size > MAX_BYTES:
             raise forms.ValidationError(
                 f"The file is {upload.size / (1024 * 1024):.1f} MB; the limit is "
-                f"{MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files."
+                f"{MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files.",
+                code="too_large",
             )
         return upload
 
@@ -81,4 +82,10 @@ def upload_entries(request: HttpRequest) -> HttpResponse:
         "filename": filename,
         "columns": COLUMN_GUIDE,
     }
-    return render(request, TEMPLATE, context)
+    # Case 14: a refused upload is answered 413 (too large) or 422 (not importable), not 200.
+    status = 200
+    if form.has_error("file", code="too_large"):
+        status = 413
+    elif form.errors or (report is not None and not report.ok):
+        status = 422
+    return render(request, TEMPLATE, context, status=status)

@@ -420,4 +420,5 @@ def _aware(
             "forward that night.",
         )
         return None
-    return local
+    # In UTC, so that adding minutes and comparing are real time across a DST change (case 28).
+    return local.astimezone(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -203,6 +203,16 @@ def _lock_staff(user_id: int) -> None:
     User.objects.select_for_update().filter(pk=user_id).first()
 
 
+def _in_utc(contact: Contact) -> Contact:
+    """Put the times in UTC (case 28): Python subtracts and compares two times of one zone
+    by their wall clocks, so a span across a daylight-saving change would be an hour off."""
+    return replace(
+        contact,
+        started_at=contact.started_at.astimezone(UTC),
+        ended_at=contact.ended_at.astimezone(UTC),
+    )
+
+
 def log_contact(
     *,
     ctx: PracticeContext,
@@ -212,6 +222,7 @@ def log_contact(
     staff: User | None = None,
 ) -> TimeEntry:
     """Record one contact for the caller (or a named staff member of the practice)."""
+    contact = _in_utc(contact)
     membership = _membership(ctx, staff)
     with transaction.atomic():
         _lock_staff(membership.user_id)
@@ -287,7 +298,7 @@ def amend_entry(
         summary=entry.summary,
         source=entry.source,
     )
-    amended = replace(current, **changes, reason=reason)
+    amended = _in_utc(replace(current, **changes, reason=reason))
     changed = sorted(k for k in changes if getattr(current, k) != getattr(amended, k))
     if not changed:
         raise ValidationError({"reason": ["Nothing would change."]})

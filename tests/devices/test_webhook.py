@@ -91,7 +91,8 @@ def test_the_same_event_delivered_five_times_signed_afresh_is_stored_once_and_al
     rpm: Monitored,
 ) -> None:
     critical = _by_serial(rpm, "w-crit", systolic=192, diastolic=124)
-    answers = [_deliver(rpm, [critical], timestamp=int(time.time()) - n) for n in range(5)]
+    stamp = int(time.time())
+    answers = [_deliver(rpm, [critical], timestamp=stamp - n) for n in range(5)]
     assert [a.status_code for a in answers] == [200] * 5
     assert [a.json()["duplicates"] for a in answers] == [0, 1, 1, 1, 1]
     assert Reading.objects.count() == 1

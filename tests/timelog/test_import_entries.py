@@ -469,7 +469,7 @@ def test_an_upload_with_bad_rows_lists_each_one_and_stores_nothing(
         login(enrolled, "manager"),
         csv_bytes(GOOD_ROWS[0], row(mrn="Z9999"), row(staff="nobody"), row(kind="chat")),
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.content.decode()
     assert "3 of 4 rows in entries.csv have errors" in page
     assert '<td class="num">3</td><td class="mono">mrn</td>' in page
@@ -489,7 +489,7 @@ def test_a_dry_run_upload_stores_nothing(enrolled: PracticeWorld, login) -> None
 
 def test_a_file_over_5_mb_is_refused_with_a_clear_message(enrolled: PracticeWorld, login) -> None:  # type: ignore[no-untyped-def]
     response = upload(login(enrolled, "manager"), b"x" * (MAX_BYTES + 1))
-    assert response.status_code == 200
+    assert response.status_code == 413
     assert "the limit is 5 MB. Split it into smaller files." in response.content.decode()
     assert not TimeEntry.objects.exists()
 
@@ -501,7 +501,7 @@ def test_a_file_that_is_not_utf8_is_refused_on_the_page(enrolled: PracticeWorld,
 
 def test_a_post_without_a_file_asks_for_one(enrolled: PracticeWorld, login) -> None:  # type: ignore[no-untyped-def]
     response = login(enrolled, "manager").post(reverse("time-import"), {})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "This field is required." in response.content.decode()
 
 

@@ -29,6 +29,43 @@
     });
   }
 
+  // One key per submission (case 22): a double click or an htmx retry sends the same
+  // Idempotency-Key, so the server stores one record and replays its first answer.
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+  var WRITES = { post: true, put: true, patch: true };
+  document.addEventListener("htmx:configRequest", function (event) {
+    var element = event.detail.elt;
+    if (!WRITES[String(event.detail.verb).toLowerCase()] || !element) return;
+    if (!element.dataset.idempotencyKey) element.dataset.idempotencyKey = newKey();
+    event.detail.headers["Idempotency-Key"] = element.dataset.idempotencyKey;
+  });
+  // The answer came back: the next submission (say, after fixing a field) is a new one.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt) delete event.detail.elt.dataset.idempotencyKey;
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post") || form.hasAttribute("data-hx-post")) return;
+    var field = form.querySelector("input[name=idempotency_key]");
+    if (field) return;
+    field = document.createElement("input");
+    field.type = "hidden";
+    field.name = "idempotency_key";
+    field.value = newKey();
+    form.appendChild(field);
+    // Only a quick repeat is a double submit; a later one (after a download, say) is new.
+    setTimeout(function () { field.remove(); }, 5000);
+  });
+  // A page restored by the Back button starts with fresh keys.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("input[name=idempotency_key]").forEach(function (f) { f.remove(); });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initAutosubmit(document);
     initProgramForm(document);

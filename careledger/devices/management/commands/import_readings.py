@@ -19,7 +19,13 @@ from django.utils import timezone
 from careledger.accounts.models import Practice
 from careledger.audit.models import AuditEvent
 from careledger.audit.services import record_event
-from careledger.devices.importer import FileUnreadable, Parsed, parse_file
+from careledger.devices.importer import (
+    FileUnreadable,
+    Parsed,
+    looks_like_fhir,
+    operation_outcome,
+    parse_file,
+)
 from careledger.devices.ingest import IngestResult, ingest_readings
 from careledger.devices.models import Vendor, Via
 
@@ -56,11 +62,26 @@ class Command(BaseCommand):
                     f"no vendor {options['vendor']!r} in {practice.slug}", returncode=2
                 )
         try:
-            parsed = parse_file(path.read_bytes(), name=path.name)
+            content = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror or exc}", returncode=2) from None
+        fhir = looks_like_fhir(content)
+        try:
+            parsed = parse_file(content, name=path.name)
         except FileUnreadable as exc:
             self._refused(practice, path, str(exc))
+            if fhir:
+                # Case 12: a refused FHIR document is answered with an OperationOutcome.
+                summary = {
+                    "file": path.name,
+                    "readings": 0,
+                    "stored": 0,
+                    "duplicates": 0,
+                    "errors": 1,
+                    "dry_run": options["dry_run"],
+                    "outcome": operation_outcome([("file", "file", str(exc))]),
+                }
+                self.stdout.write(json.dumps(summary))
             raise CommandError(f"{path}: {exc}", returncode=2) from None
         now = timezone.now()
         dry_run = options["dry_run"]
@@ -88,6 +109,8 @@ class Command(BaseCommand):
             "errors": len(problems),
             "dry_run": dry_run,
         }
+        if fhir and problems:
+            summary["outcome"] = operation_outcome(problems)
         self.stdout.write(json.dumps(summary))
         if problems:
             self._refused(practice, path, f"{len(problems)} readings refused")

@@ -1,0 +1,1 @@
+"""A patient's right of access: everything held about one patient, as a PDF or a FHIR Bundle."""
