@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from careledger.accounts.models import Practice
+from careledger.billing.facts import qmb_as_of
 from careledger.billing.models import BillingLine, BillingMonth, PatientMonth
+from careledger.billing.months import parse_month
 
 LINE_ORDER = ("patient_id", "practitioner_id", "program", "code", "dos", "batch", "id")
 
@@ -34,10 +36,16 @@ class LineFilters:
 def lines_of(
     billing_month: BillingMonth, filters: LineFilters | None = None
 ) -> QuerySet[BillingLine]:
-    """Return the month's lines with their patients and practitioners, in export order."""
+    """Return the month's lines with their patients and practitioners, in export order.
+
+    Each line carries ``qmb_then``: the patient's QMB status as of the month, as the engine
+    read it (APCM-1), not as the patient row says today.
+    """
+    month = parse_month(billing_month.month, billing_month.practice.timezone)
     qs = (
         BillingLine.objects.filter(billing_month=billing_month)
         .select_related("patient", "practitioner", "decided_by")
+        .annotate(qmb_then=qmb_as_of(month))
         .order_by(*LINE_ORDER)
     )
     if filters is None:

@@ -5,6 +5,8 @@ Stored records -> the one facts builder -> the engine (careledger.billing.facts)
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -399,3 +401,21 @@ def test_program_facts_keep_the_query_count_constant_for_any_mix(world: Practice
     assert facts.complex_ccm is not None and facts.complex_ccm.mdm == "moderate"
     assert facts.apcm_requirements is not None and facts.apcm_requirements.access_24_7
     assert facts.other_practitioner_claims[0].code == "99490"
+
+
+def test_billing_csv_shows_qmb_as_of_the_month_not_as_the_record_says_today(
+    world: PracticeWorld,
+) -> None:
+    from careledger.billing.close import close_month
+    from careledger.billing.exports.csvfile import billing_csv
+    from careledger.billing.selectors import billing_month_of, lines_of
+
+    _attested_apcm(world, qmb=False)
+    _change_qmb(world.patient, True, datetime(2026, 4, 15, 15, 0, tzinfo=UTC))
+    close_month(practice=world.practice, month=MARCH, actor=None, now=NOW)
+    billing_month = billing_month_of(practice=world.practice, month="2026-03")
+    assert billing_month is not None
+    text = billing_csv(billing_month, lines_of(billing_month)).decode()
+    apcm = [row for row in csv.DictReader(io.StringIO(text)) if row["code"] == "G0557"]
+    assert [row["qmb"] for row in apcm] == ["false"]
+    assert Patient.objects.get(pk=world.patient.pk).qmb  # the record says QMB today

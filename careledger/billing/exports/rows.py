@@ -31,7 +31,8 @@ def line_row(line: BillingLine, billing_month: BillingMonth) -> dict[str, Any]:
         "rendering_npi": line.rendering_npi,
         "pos": line.place_of_service,
         "diagnoses": ";".join(line.diagnoses),
-        "qmb": "true" if patient.qmb else "false",
+        # As of the month (lines_of annotates it), the status the engine decided on.
+        "qmb": "true" if getattr(line, "qmb_then", patient.qmb) else "false",
         "status": export_status(line, billing_month),
         "flags": ";".join(line_flag_codes(line)),
         "line_id": line.pk,
