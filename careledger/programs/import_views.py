@@ -8,9 +8,7 @@ declares the permission of the fact's own form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from careledger.accounts.access import PracticeContext, requires
+from careledger.lib.csvupload import CsvUploadForm, upload_status
 from careledger.programs.fact_imports import (
     FACT_IMPORTS,
     MAX_BYTES,
@@ -29,22 +28,8 @@ from careledger.programs.fact_imports import (
 )
 
 
-class FactFileForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV with a header row, at most {MAX_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
-    dry_run = forms.BooleanField(label="Dry run: check the file and store nothing", required=False)
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / (1024 * 1024):.1f} MB; the limit is "
-                f"{MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files."
-            )
-        return upload
+class FactFileForm(CsvUploadForm):
+    max_bytes = MAX_BYTES
 
 
 @requires("facts.view")
@@ -82,7 +67,10 @@ def _upload(request: HttpRequest, kind: FactImport) -> HttpResponse:
         "bad_rows": len({p.line for p in report.problems}) if report else 0,
         "filename": filename,
     }
-    return render(request, "programs/import.html", context)
+    refused = report is not None and not report.ok
+    return render(
+        request, "programs/import.html", context, status=upload_status(form, refused=refused)
+    )
 
 
 def _upload_view(kind: FactImport) -> Callable[..., HttpResponse]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from careledger.accounts.access import PracticeContext, requires
+from careledger.lib.csvupload import CsvUploadForm, upload_status
 from careledger.timelog.importer import (
     COLUMN_GUIDE,
     MAX_BYTES,
@@ -24,23 +22,8 @@ from careledger.timelog.importer import (
 TEMPLATE = "timelog/import/upload.html"
 
 
-class EntryFileForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV with a header row, at most {MAX_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
-    dry_run = forms.BooleanField(label="Dry run: check the file and store nothing", required=False)
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / (1024 * 1024):.1f} MB; the limit is "
-                f"{MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files.",
-                code="too_large",
-            )
-        return upload
+class EntryFileForm(CsvUploadForm):
+    max_bytes = MAX_BYTES
 
 
 @requires("time.import")
@@ -82,10 +65,5 @@ def upload_entries(request: HttpRequest) -> HttpResponse:
         "filename": filename,
         "columns": COLUMN_GUIDE,
     }
-    # Case 14: a refused upload is answered 413 (too large) or 422 (not importable), not 200.
-    status = 200
-    if form.has_error("file", code="too_large"):
-        status = 413
-    elif form.errors or (report is not None and not report.ok):
-        status = 422
-    return render(request, TEMPLATE, context, status=status)
+    refused = report is not None and not report.ok
+    return render(request, TEMPLATE, context, status=upload_status(form, refused=refused))

@@ -388,7 +388,7 @@ def test_an_upload_page_stores_every_row_or_shows_each_problem(
     bad = io.BytesIO(f"{SCALES}\nA1000,PHQ-9,2026-03-04,14\nA1000,GAD-7,2026-03-04,30\n".encode())
     bad.name = "scales.csv"
     shown = client.post(url, {"file": bad})
-    assert shown.status_code == 200
+    assert shown.status_code == 422  # refused, as every import page answers (case 14)
     assert shown.context["report"].problems[0].line == 3
     assert b"Nothing was stored" in shown.content
     assert not RatingScale.objects.exists()
