@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def decide_month(
         .values_list(*DIAGNOSIS_FIELDS, named=True)
     ):
         conditions[condition.patient_id].append(condition)
-    orders: dict[tuple[int, int, str], Enrollment] = {}
+    orders: dict[tuple[int, int, str], Any] = {}
     for enrollment in (
         Enrollment.objects.filter(
             patient_id__in=ids,
@@ -132,7 +133,7 @@ def decide_month(
             started_on__lte=month.last_on,
         )
         .order_by("started_on", "id")
-        .only(*ORDER_FIELDS)
+        .values_list(*ORDER_FIELDS, named=True)
     ):
         # The newest enrollment that started by the month's end carries the order in force.
         orders[(enrollment.patient_id, enrollment.billing_practitioner_id, enrollment.program)] = (
@@ -232,14 +233,19 @@ def _plain_fast(value: Any) -> Any:
         names = _FIELD_NAMES.get(kind_of)
         if names is None:
             names = _FIELD_NAMES[kind_of] = tuple(f.name for f in dataclasses.fields(value))
-        return {name: _plain_fast(getattr(value, name)) for name in names}
+        # Most fields are plain values: pass them through here instead of a call each.
+        out = {}
+        for name in names:
+            item = getattr(value, name)
+            out[name] = item if _KINDS.get(type(item)) == "plain" else _plain_fast(item)
+        return out
     if kind == "iso":
         return value.isoformat()
     if kind == "mapping":
         return {str(k): _plain_fast(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if kind == "set":
         return sorted(_plain_fast(v) for v in value)
-    return [_plain_fast(v) for v in value]
+    return [v if _KINDS.get(type(v)) == "plain" else _plain_fast(v) for v in value]
 
 
 def _sha256_of_parts(parts: Iterable[str]) -> str:
@@ -487,14 +493,33 @@ def _insert_many(model: type[models.Model], objs: list[Any]) -> None:
         f"({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    preps = [(f.attname, _prep(f)) for f in fields]
-    rows = [tuple(prep(getattr(obj, name)) for name, prep in preps) for obj in objs]
+    rows = _rows(objs, fields)
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
+def _rows(objs: list[Any], fields: list[Any]) -> list[tuple[Any, ...]]:
+    """Return the instances' values of ``fields`` as the driver takes them, one tuple each.
+
+    One ``attrgetter`` reads a row; only the columns that need adapting pay for a call.
+    """
+    read = operator.attrgetter(*(f.attname for f in fields))
+    adapt = [(i, prep) for i, f in enumerate(fields) if (prep := _prep(f)) is not None]
+    if len(fields) == 1:
+        values = [[read(obj)] for obj in objs]
+    else:
+        values = [list(read(obj)) for obj in objs]
+    for row in values:
+        for i, prep in adapt:
+            row[i] = prep(row[i])
+    return [tuple(row) for row in values]
+
+
 def _prep(field: Any) -> Any:
-    """Return how to hand the field's value to the database driver (JSON and dates adapted)."""
+    """Return how to hand the field's value to the database driver (JSON and dates adapted).
+
+    None when the value goes as it is.
+    """
     if isinstance(field, models.JSONField):
         # None is SQL NULL, as JSONField.get_db_prep_save stores it.
         return lambda value: (
@@ -512,7 +537,7 @@ def _prep(field: Any) -> Any:
         return prep
     if isinstance(field, models.DecimalField):
         return lambda value: field.get_db_prep_save(value, connection)
-    return lambda value: value
+    return None
 
 
 def _update_many(model: type[models.Model], objs: list[Any], names: tuple[str, ...]) -> None:
@@ -525,7 +550,6 @@ def _update_many(model: type[models.Model], objs: list[Any], names: tuple[str, .
         f"UPDATE {quote(str(model._meta.db_table))} SET "
         f"{', '.join(f'{quote(f.column)} = %s' for f in fields)} WHERE id = %s"
     )
-    preps = [(f.attname, _prep(f)) for f in fields]
-    rows = [(*(prep(getattr(obj, name)) for name, prep in preps), obj.pk) for obj in objs]
+    rows = [(*row, obj.pk) for row, obj in zip(_rows(objs, fields), objs, strict=True)]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

@@ -88,12 +88,27 @@ ENTRY_FIELDS = (
 )
 CONDITION_FIELDS = ("patient_id", "chronic", "onset_on", "resolved_on")
 VISIT_FIELDS = ("patient_id", "practitioner_id", "visited_on")
+ENROLLMENT_FIELDS = (
+    "id",
+    "patient_id",
+    "program",
+    "started_on",
+    "ended_on",
+    "consent_on",
+    "rtm_category",
+    "billing_practitioner_id",
+    "patient__coverage",
+    "billing_practitioner__username",
+    "qmb_then",
+)
 
 
 @dataclass
 class _PatientRecords:
-    patient: Patient
-    enrollments: list[Enrollment] = field(default_factory=list)
+    patient_id: int
+    coverage: str
+    # Rows with ENROLLMENT_FIELDS, newest first within a program.
+    enrollments: list[Any] = field(default_factory=list)
     entries: list[Any] = field(default_factory=list)
     conditions: list[Any] = field(default_factory=list)
     visits: list[Any] = field(default_factory=list)
@@ -131,22 +146,6 @@ def build_month_facts(
     enrollments = (
         Enrollment.objects.filter(patient__practice=practice, started_on__lte=month.last_on)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=month.first_on))
-        .select_related("patient", "billing_practitioner")
-        .only(
-            "id",
-            "patient_id",
-            "program",
-            "started_on",
-            "ended_on",
-            "consent_on",
-            "rtm_category",
-            "billing_practitioner_id",
-            "patient__id",
-            "patient__coverage",
-            "patient__qmb",
-            "billing_practitioner__id",
-            "billing_practitioner__username",
-        )
         .annotate(qmb_then=qmb_as_of(month))
         .order_by("patient_id", "program", "-started_on", "-id")
     )
@@ -155,8 +154,20 @@ def build_month_facts(
     if coordinator_id is not None:
         enrollments = enrollments.filter(patient__coordinator_id=coordinator_id)
     records: dict[int, _PatientRecords] = {}
-    for enrollment in enrollments:
-        record = records.setdefault(enrollment.patient_id, _PatientRecords(enrollment.patient))
+    # One User per billing practitioner, loaded with the same two fields ``only()`` loaded.
+    practitioners: dict[int, User] = {}
+    for enrollment in enrollments.values_list(*ENROLLMENT_FIELDS, named=True):
+        record = records.get(enrollment.patient_id)
+        if record is None:
+            record = records[enrollment.patient_id] = _PatientRecords(
+                enrollment.patient_id, enrollment.patient__coverage
+            )
+        if enrollment.billing_practitioner_id not in practitioners:
+            practitioners[enrollment.billing_practitioner_id] = User.from_db(
+                enrollments.db,
+                ["id", "username"],
+                [enrollment.billing_practitioner_id, enrollment.billing_practitioner__username],
+            )
         record.enrollments.append(enrollment)
     if not records:
         return {}
@@ -202,7 +213,7 @@ def build_month_facts(
     for pid, found in periods.items():
         records[pid].device_periods = tuple(found)
     panel = _read_program_facts(practice, month, records)
-    return {pid: _assemble(record, panel) for pid, record in records.items()}
+    return {pid: _assemble(record, panel, practitioners) for pid, record in records.items()}
 
 
 def _read_program_facts(
@@ -283,13 +294,14 @@ def chronic_condition_count(conditions: Iterable[Any], month: LocalMonth) -> int
     )
 
 
-def _assemble(record: _PatientRecords, panel: _PanelFacts) -> list[PractitionerMonth]:
+def _assemble(
+    record: _PatientRecords, panel: _PanelFacts, practitioners: dict[int, User]
+) -> list[PractitionerMonth]:
     month = panel.month
-    by_practitioner: dict[int, list[Enrollment]] = defaultdict(list)
+    by_practitioner: dict[int, list[Any]] = defaultdict(list)
     for enrollment in record.enrollments:
         by_practitioner[enrollment.billing_practitioner_id].append(enrollment)
     chronic = chronic_condition_count(record.conditions, month)
-    patient = record.patient
     out = []
     for practitioner_id, group in sorted(by_practitioner.items()):
         programs = tuple(sorted({e.program for e in group}))
@@ -303,12 +315,12 @@ def _assemble(record: _PatientRecords, panel: _PanelFacts) -> list[PractitionerM
                 rtm_category = enrollment.rtm_category or None
         seen = [v.visited_on for v in record.visits if v.practitioner_id == practitioner_id]
         patient_facts = PatientFacts(
-            medicare_ffs=patient.coverage == Patient.Coverage.MEDICARE_FFS,
+            medicare_ffs=record.coverage == Patient.Coverage.MEDICARE_FFS,
             established_patient=bool(seen),
             chronic_conditions=chronic,
             # Not recorded yet: PCM's single high-risk condition (engine: FACT_UNKNOWN).
             single_high_risk_condition=None,
-            qmb=group[0].qmb_then,  # type: ignore[attr-defined]
+            qmb=group[0].qmb_then,
             seen_by_billing_practitioner_within_12_months=any(
                 day >= month.last_on - INITIATING_WITHIN for day in seen
             ),
@@ -336,7 +348,7 @@ def _assemble(record: _PatientRecords, panel: _PanelFacts) -> list[PractitionerM
         facts = MonthFacts(
             month_start_on=month.first_on,
             practice_timezone=month.timezone,
-            billing_practitioner=group[0].billing_practitioner.get_username(),
+            billing_practitioner=practitioners[practitioner_id].get_username(),
             setting=panel.setting,
             patient=patient_facts,
             programs=programs,
@@ -378,8 +390,8 @@ def _assemble(record: _PatientRecords, panel: _PanelFacts) -> list[PractitionerM
         )
         out.append(
             PractitionerMonth(
-                patient_id=patient.pk,
-                practitioner=group[0].billing_practitioner,
+                patient_id=record.patient_id,
+                practitioner=practitioners[practitioner_id],
                 facts=facts,
                 notes=tuple(notes),
                 entry_ids={k: tuple(v) for k, v in entry_ids.items()},

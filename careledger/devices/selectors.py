@@ -129,13 +129,15 @@ def device_periods_by_patient(
     The month's facts builder reads a whole panel through here (no query per patient).
     """
     spans: dict[tuple[int, str], list[tuple[date, date | None]]] = {}
-    for e in (
+    # Plain rows, not model instances: a close reads every device enrollment of the practice.
+    for patient_id, program, started_on, consent_on, ended_on in (
         Enrollment.objects.filter(patient_id__in=patient_ids, program__in=DEVICE_PROGRAMS)
         .exclude(status=Enrollment.Status.PENDING)
-        .order_by("started_on")
+        .order_by("started_on", "id")
+        .values_list("patient_id", "program", "started_on", "consent_on", "ended_on")
     ):
-        start = max(e.started_on, e.consent_on) if e.consent_on else e.started_on
-        spans.setdefault((e.patient_id, e.program), []).append((start, e.ended_on))
+        start = max(started_on, consent_on) if consent_on else started_on
+        spans.setdefault((patient_id, program), []).append((start, ended_on))
     readings = Reading.objects.filter(
         patient_id__in=patient_ids,
         program__in=DEVICE_PROGRAMS,
