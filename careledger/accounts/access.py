@@ -183,6 +183,11 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorator
 
 
+def ctx_of(request: HttpRequest) -> PracticeContext:
+    """Return the context ``requires()`` or the API's ``api_permission`` attached."""
+    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
+
+
 def public(view: F) -> F:
     """Mark a view that needs no sign-in (login, health check)."""
     view.careledger_permission = "public"  # type: ignore[attr-defined]

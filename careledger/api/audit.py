@@ -9,7 +9,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS
 from careledger.audit.models import AuditEvent
 from careledger.audit.selectors import ORDERINGS, audit_events_for

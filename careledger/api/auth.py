@@ -101,8 +101,3 @@ def api_permission(permission: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    """Return the context ``api_permission`` attached to the request."""
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]

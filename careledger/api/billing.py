@@ -15,8 +15,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from careledger.accounts.access import PracticeContext
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import PracticeContext, ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ErrorOut
 from careledger.audit.services import record_event
 from careledger.billing import amendments, services

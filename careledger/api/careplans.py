@@ -10,7 +10,8 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS, ErrorItem
 from careledger.careplans import services
 from careledger.careplans.fhir import export_bundle

@@ -9,8 +9,8 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from careledger.accounts.access import public
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of, public
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS
 from careledger.audit.services import client_ip, record_event
 from careledger.devices import alerts as alert_services

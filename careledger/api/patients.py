@@ -9,7 +9,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of
+from careledger.api.auth import api_permission
 from careledger.audit.services import record_event
 from careledger.lib.localtime import local_today
 from careledger.patients import services

@@ -10,7 +10,8 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS
 from careledger.billing.months import parse_month
 from careledger.patients.access import patient_for

@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Router
 
-from careledger.api.auth import api_permission, ctx_of
+from careledger.accounts.access import ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS
 from careledger.patients.access import patient_for
 from careledger.records.services import Format, disclose_record

@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from careledger.accounts.access import PracticeContext
+from careledger.accounts.access import PracticeContext, ctx_of
 from careledger.accounts.models import BreakGlassGrant, Membership
 from careledger.accounts.roles import Credential, Role, RuleClass
 from careledger.accounts.users import (
@@ -29,7 +29,7 @@ from careledger.accounts.users import (
     set_account_active,
     set_membership_active,
 )
-from careledger.api.auth import api_permission, ctx_of
+from careledger.api.auth import api_permission
 from careledger.api.patients import ERRORS
 
 router = Router(tags=["users"])

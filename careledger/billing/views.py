@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.audit.services import record_event
 from careledger.billing import amendments, services
 from careledger.billing.close import MonthAlreadyApproved, close_month
@@ -33,10 +33,6 @@ from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 
 
-def _ctx(request: HttpRequest) -> PracticeContext:
-    return request.ctx  # type: ignore[attr-defined,no-any-return]
-
-
 def _label(ctx: PracticeContext, value: str) -> str:
     try:
         return parse_month(value, ctx.practice.timezone).label
@@ -54,7 +50,7 @@ def _closed(ctx: PracticeContext, month: str) -> BillingMonth:
 @requires("billing.view")
 def months_page(request: HttpRequest) -> HttpResponse:
     """List the closed months and offer to close last month."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     today = local_today(ctx.practice, timezone.now())
     last = month_of(today.replace(day=1) - timedelta(days=1), ctx.practice.timezone)
     months = BillingMonth.objects.filter(practice=ctx.practice).order_by("-month")
@@ -73,7 +69,7 @@ def months_page(request: HttpRequest) -> HttpResponse:
 @requires("billing.view")
 def month_page(request: HttpRequest, month: str) -> HttpResponse:
     """Show a closed month: its lines (filter by status, program, flag, coordinator) and review."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     billing_month = _closed(ctx, month)
     coordinator = request.GET.get("coordinator", "")
     filters = LineFilters(
@@ -114,7 +110,7 @@ def month_page(request: HttpRequest, month: str) -> HttpResponse:
 @requires("month.close")
 def close_page(request: HttpRequest, month: str) -> HttpResponse:
     """Close (or re-close) a month from the page."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     local = parse_month(_label(ctx, month), ctx.practice.timezone)
     now = timezone.now()
     if local.starts_at > now:
@@ -134,7 +130,7 @@ def close_page(request: HttpRequest, month: str) -> HttpResponse:
 @requires("month.approve")
 def approve_page(request: HttpRequest, month: str) -> HttpResponse:
     """Approve the month: clean lines approved, the rest held and listed, the month locked."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     billing_month = _closed(ctx, month)
     try:
         approval = services.approve_month(ctx=ctx, billing_month=billing_month, now=timezone.now())
@@ -153,7 +149,7 @@ def approve_page(request: HttpRequest, month: str) -> HttpResponse:
 @requires("month.approve")
 def decide_page(request: HttpRequest, month: str, line_id: int) -> HttpResponse:
     """Approve, hold or remove one line with a reason."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     billing_month = _closed(ctx, month)
     line = lines_of(billing_month).filter(pk=line_id).first()
     if line is None:
@@ -177,7 +173,7 @@ def decide_page(request: HttpRequest, month: str, line_id: int) -> HttpResponse:
 @requires("billing.export")
 def csv_page(request: HttpRequest, month: str) -> HttpResponse:
     """Download billing.csv for the month."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     billing_month = _closed(ctx, month)
     with transaction.atomic():
         record_event(
@@ -197,7 +193,7 @@ def csv_page(request: HttpRequest, month: str) -> HttpResponse:
 
 
 def _packet(request: HttpRequest, month: str, patient_id: int, event: str):  # type: ignore[no-untyped-def]
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     billing_month = _closed(ctx, month)
     # Case 1: another practice's patient is not found, and the attempt is audited as denied.
     patient = patient_for(ctx, patient_id, audit_view=False)

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.careplans import practice_templates as templates
 from careledger.careplans.access import template_version_for
 from careledger.careplans.content import PROBLEM_LIST, diff, element_lines
@@ -29,7 +29,7 @@ from careledger.careplans.forms import (
 )
 from careledger.careplans.plan_templates import PlanTemplate
 from careledger.careplans.selectors import content_of
-from careledger.careplans.views import _errors_of, _int, ctx_of
+from careledger.careplans.views import _errors_of, _int
 
 
 def _template_or_404(key: str) -> PlanTemplate:

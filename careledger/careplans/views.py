@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.accounts.models import Membership
 from careledger.careplans import services
 from careledger.careplans.access import plan_for, version_for
@@ -40,10 +40,6 @@ from careledger.careplans.selectors import (
 from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import Patient
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 def _patient_url(patient_id: int) -> str:

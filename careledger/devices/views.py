@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -13,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.audit.services import record_event
 from careledger.devices import alerts as alert_services
 from careledger.devices.forms import ExcludeForm, ResolveForm
@@ -23,10 +22,6 @@ from careledger.devices.selectors import alert_queue, alerts_of, panel_context
 from careledger.devices.services import exclude_reading
 from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 @requires(ALERT_VIEW)

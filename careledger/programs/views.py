@@ -7,7 +7,7 @@ the API (one row, one audit event) and returns to the patient page with a messag
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.accounts.models import Membership
 from careledger.accounts.roles import RuleClass
 from careledger.devices.models import Device
@@ -41,10 +41,6 @@ FACTS_VIEW = "facts.view"
 FACTS_EDIT = "facts.edit"
 CARE_FACTS_EDIT = "care_facts.edit"
 MDM_RECORD = "mdm.record"
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 def device_choices(patient: Patient) -> list[tuple[int, str]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import wraps
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.accounts.models import User
 from careledger.audit.services import record_event
 from careledger.lib.localtime import local_today
@@ -47,11 +47,6 @@ IDLE_SECONDS = 10 * 60
 ENTRY_SAVED_EVENT = "entry-saved"
 
 View = Callable[..., HttpResponse]
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    """Return the context ``requires()`` attached to the request."""
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 def in_practice_zone(view: View) -> View:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
@@ -16,16 +15,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.audit.services import record_event
 from careledger.billing.months import LocalMonth, month_of, parse_month
 from careledger.lib.localtime import local_today
 from careledger.worklists import analytics
 from careledger.worklists.views import neutralise
-
-
-def _ctx(request: HttpRequest) -> PracticeContext:
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 def _chosen_month(ctx: PracticeContext, request: HttpRequest) -> tuple[LocalMonth, LocalMonth]:
@@ -61,7 +56,7 @@ def _audit(ctx: PracticeContext, event: str, month: LocalMonth, **details: objec
 @require_GET
 def capture_analytics(request: HttpRequest) -> HttpResponse:
     """Show the month's capture numbers per program and coordinator, and the 12-month trend."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     month, current = _chosen_month(ctx, request)
     trend = _trend(ctx, month)
     shown = trend[-1]
@@ -91,7 +86,7 @@ def capture_analytics(request: HttpRequest) -> HttpResponse:
 @require_GET
 def capture_analytics_csv(request: HttpRequest) -> HttpResponse:
     """Download the 12 months' numbers per program and coordinator (formula cells neutralised)."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     month, _ = _chosen_month(ctx, request)
     trend = _trend(ctx, month)
     rows = analytics.csv_rows(trend)

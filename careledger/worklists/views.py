@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import PracticeContext, ctx_of, requires
 from careledger.accounts.models import User
 from careledger.accounts.roles import Role
 from careledger.audit.services import record_event
@@ -52,11 +52,6 @@ from careledger.worklists.table import table_rows
 
 ROWS_PER_PAGE = 100
 CSV_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    """Return the context ``requires()`` attached to the request."""
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from careledger.accounts.access import requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.accounts.models import Practice
 from careledger.audit.models import AuditEvent
 from careledger.audit.selectors import audit_events_for
 from careledger.audit.services import record_event
 from careledger.web.forms import AuditFilterForm
-from careledger.web.views.patients import ctx_of
 
 EVENTS_PER_PAGE = 50
 DEFAULT_SORT = "-occurred_at"

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from careledger.accounts.access import requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.lib.localtime import local_today
 from careledger.patients.access import patient_for
 from careledger.patients.models import DEVICE_PROGRAMS, Enrollment, Patient, Program
@@ -23,7 +23,6 @@ from careledger.web.forms import (
     EnrollmentForm,
     apply_service_errors,
 )
-from careledger.web.views.patients import ctx_of
 
 BEHAVIORAL_PROGRAMS = (Program.BHI, Program.COCM)
 

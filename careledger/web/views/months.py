@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from careledger.accounts.access import requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.audit.services import record_event
 from careledger.billing.facts import evaluate_patient_month
 from careledger.billing.months import LocalMonth, month_of, parse_month
@@ -26,7 +26,6 @@ from careledger.patients.access import patient_for
 from careledger.patients.models import Patient, Program
 from careledger.rules.codes import describe
 from careledger.timelog.models import TimeEntry
-from careledger.web.views.patients import ctx_of
 from careledger.worklists.queries import Bar, bar_for
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from careledger.accounts.access import PracticeContext, requires
+from careledger.accounts.access import ctx_of, requires
 from careledger.audit.services import record_event
 from careledger.careplans.selectors import panel_context as careplan_panel
 from careledger.lib.localtime import local_today
@@ -33,11 +32,6 @@ from careledger.web.forms import (
 )
 
 PATIENTS_PER_PAGE = 50
-
-
-def ctx_of(request: HttpRequest) -> PracticeContext:
-    """Return the context ``requires()`` attached to the request."""
-    return cast(PracticeContext, request.ctx)  # type: ignore[attr-defined]
 
 
 def age_on(birth_date: date, today: date) -> int:

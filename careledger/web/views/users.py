@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careledger.accounts.access import public, requires
+from careledger.accounts.access import ctx_of, public, requires
 from careledger.accounts.models import BreakGlassGrant, Membership
 from careledger.accounts.roles import Credential, Role, RuleClass
 from careledger.accounts.users import (
@@ -39,7 +39,6 @@ from careledger.accounts.users import (
 )
 from careledger.audit.services import client_ip
 from careledger.web.forms import apply_service_errors
-from careledger.web.views.patients import ctx_of
 
 
 class InviteForm(forms.Form):
