@@ -209,3 +209,28 @@ def test_required_mfa_follows_a_break_glass_role_too(world: PracticeWorld, setti
         content_type="application/json",
     )
     assert token.status_code == 403
+
+
+def test_the_admin_cannot_delete_or_read_the_secret_of_an_authenticator(
+    world: PracticeWorld,
+) -> None:
+    """Removing MFA goes through the audited service; the admin only lists authenticators."""
+    from allauth.mfa.models import Authenticator
+
+    from tests.factories import UserFactory
+
+    user = world.user("biller")
+    enrol(user)
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    base = f"/admin/mfa/authenticator/{authenticator.pk}"
+    shown = client.get(f"{base}/change/")
+    assert shown.status_code == 200
+    assert secret_of(user).encode() not in shown.content
+    assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
+    assert Authenticator.objects.filter(pk=authenticator.pk).exists()
+    sessions = client.get("/admin/usersessions/usersession/")
+    assert sessions.status_code == 200
+    assert b"delete_selected" not in sessions.content
