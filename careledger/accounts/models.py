@@ -125,6 +125,11 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def live(self, now: datetime) -> ApiTokenQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
 
+    def user_for(self, key: str, now: datetime) -> User | None:
+        """Return the active user a live bearer token ``key`` belongs to, or None."""
+        found = self.live(now).select_related("user").filter(key_hash=_hash_token(key)).first()
+        return found.user if found is not None else None
+
 
 class ApiToken(models.Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""

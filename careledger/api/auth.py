@@ -35,20 +35,15 @@ class TokenAuth(HttpBearer):
     """
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        found = (
-            ApiToken.objects.live(timezone.now())
-            .select_related("user")
-            .filter(key_hash=ApiToken.hash_of(token))
-            .first()
-        )
-        if found is None:
+        user = ApiToken.objects.user_for(token, timezone.now())
+        if user is None:
             return None
         permission = _operation_permission(request)
         if permission is not None:
             # Authorize before ninja parses the body, so a role that may not act gets 403
             # whatever it sends, never a validation answer about a resource it cannot touch.
-            request.ctx = _context(request, found.user, permission)  # type: ignore[attr-defined]
-        return found.user
+            request.ctx = _context(request, user, permission)  # type: ignore[attr-defined]
+        return user
 
 
 def _operation_permission(request: HttpRequest) -> str | None:

@@ -173,13 +173,7 @@ def _user_of(request: HttpRequest) -> User | None:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    found = (
-        ApiToken.objects.live(timezone.now())
-        .select_related("user")
-        .filter(key_hash=ApiToken.hash_of(token.strip()))
-        .first()
-    )
-    return found.user if found is not None else None
+    return ApiToken.objects.user_for(token.strip(), timezone.now())
 
 
 def _body_sha256(request: HttpRequest) -> str | None:
