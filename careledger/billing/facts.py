@@ -150,7 +150,7 @@ def build_month_facts(
         .order_by("patient_id", "program", "-started_on", "-id")
     )
     if patient_ids is not None:
-        enrollments = enrollments.filter(patient_id__in=list(patient_ids))
+        enrollments = enrollments.filter(patient_id__in_ids=patient_ids)
     if coordinator_id is not None:
         enrollments = enrollments.filter(patient__coordinator_id=coordinator_id)
     records: dict[int, _PatientRecords] = {}
@@ -174,7 +174,7 @@ def build_month_facts(
     ids = list(records)
     for entry in (
         StoredEntry.objects.filter(
-            patient_id__in=ids,
+            patient_id__in_ids=ids,
             voided_at__isnull=True,
             started_at__lt=month.ends_at,
             ended_at__gt=month.starts_at,
@@ -186,14 +186,14 @@ def build_month_facts(
     # Ordered by the columns, not the models' Meta.ordering ("patient", ...): ordering by the
     # relation joins every patient of the database (a 100,000-row scan per panel on PostgreSQL).
     for condition in (
-        Condition.objects.filter(patient_id__in=ids)
+        Condition.objects.filter(patient_id__in_ids=ids)
         .order_by("patient_id", "id")
         .values_list(*CONDITION_FIELDS, named=True)
     ):
         records[condition.patient_id].conditions.append(condition)
     for visit in (
         Visit.objects.filter(
-            patient_id__in=ids,
+            patient_id__in_ids=ids,
             visited_on__lte=month.last_on,
             visited_on__gte=month.last_on - ESTABLISHED_WITHIN,
         )

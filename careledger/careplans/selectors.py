@@ -137,7 +137,9 @@ def review_statuses(
     through here); keyed by plan id.
     """
     cutoff = end_of_local_day(practice, on)
-    plans = list(CarePlan.objects.filter(patient_id__in=patient_ids, patient__practice=practice))
+    plans = list(
+        CarePlan.objects.filter(patient_id__in_ids=patient_ids, patient__practice=practice)
+    )
     if not plans:
         return {}
     statuses: dict[int, tuple[CarePlan, ReviewStatus]] = {}
@@ -153,12 +155,12 @@ def review_statuses(
         shared.setdefault(version_id, []).append(shared_on)
     conditions: dict[int, list[Condition]] = {}
     for condition in Condition.objects.filter(
-        patient_id__in=patient_ids, chronic=True, created_at__lt=cutoff
+        patient_id__in_ids=patient_ids, chronic=True, created_at__lt=cutoff
     ).order_by("created_at"):
         conditions.setdefault(condition.patient_id, []).append(condition)
     events: dict[int, list[AcuteEvent]] = {}
     for event in AcuteEvent.objects.filter(
-        patient_id__in=patient_ids, occurred_on__lte=on, recorded_at__lt=cutoff
+        patient_id__in_ids=patient_ids, occurred_on__lte=on, recorded_at__lt=cutoff
     ).order_by("occurred_on"):
         events.setdefault(event.patient_id, []).append(event)
     revisions: dict[int, tuple[int, dict[str, Any]]] = {}

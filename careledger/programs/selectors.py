@@ -85,7 +85,7 @@ def other_claims_by_patient(
     out: dict[int, list[ClaimRow]] = {}
     for row in (
         OtherClaim.objects.filter(
-            patient_id__in=list(patient_ids),
+            patient_id__in_ids=patient_ids,
             period_start_on__lte=month.last_on,
             period_end_on__gte=month.first_on - CLAIM_LOOKBACK,
         )
@@ -147,7 +147,7 @@ def patient_month_facts(*, patient_ids: Iterable[int], month: Month) -> dict[int
         )
 
     rows = (
-        Patient.objects.filter(pk__in=list(patient_ids))
+        Patient.objects.filter(pk__in_ids=patient_ids)
         .annotate(
             rpm_setup_on=latest_setup("RPM"),
             rtm_setup_on=latest_setup("RTM"),
