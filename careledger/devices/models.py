@@ -168,6 +168,13 @@ class Reading(models.Model):
         indexes = [
             models.Index(fields=["patient", "program", "measured_on"], name="reading_days"),
             models.Index(fields=["patient", "type", "measured_at"], name="reading_series"),
+            # Reading days (RPM-4, P5) of a whole practice, read by the month close from this
+            # index alone: only the rows that count, with every column the read needs.
+            models.Index(
+                fields=["patient", "program", "measured_on"],
+                name="automatic_reading_days",
+                condition=models.Q(source="automatic", excluded_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,16 +9,20 @@ reading from any of the program's devices, in the practice's local calendar.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from careledger.accounts.models import Practice
 from careledger.devices.models import Alert, Device, Reading, ReadingType, Source
 from careledger.devices.thresholds import Levels, levels_for
+from careledger.lib.idset import id_array
 from careledger.patients.models import DEVICE_PROGRAMS, Enrollment, Patient
 from careledger.rules.facts import DevicePeriod
 from careledger.timelog.models import TimeEntry
@@ -67,14 +71,24 @@ def automatic_reading_dates(
 def build_periods(
     dates: list[date], spans: list[tuple[date, date | None]], program: str
 ) -> list[DevicePeriod]:
-    """Cut reading dates into consecutive 30-day periods within the enrollment spans (pure)."""
+    """Cut reading dates into consecutive 30-day periods within the enrollment spans (pure).
+
+    ``dates`` in any order, repeats allowed. Linear in the dates: each period takes its days as
+    a slice of the sorted dates (a close cuts every device episode of the practice).
+    """
+    ordered = sorted(set(dates))
     periods: list[DevicePeriod] = []
+    step = timedelta(days=PERIOD_DAYS)
     for span_start, span_end in spans:
-        inside = [d for d in dates if d >= span_start and (span_end is None or d <= span_end)]
+        low = bisect_left(ordered, span_start)
+        high = len(ordered) if span_end is None else bisect_right(ordered, span_end)
+        inside = ordered[low:high]
+        first = 0  # index of the period's first reading day in ``inside``
         start: date | None = inside[0] if inside else None
         while start is not None:
             end = start + timedelta(days=PERIOD_DAYS - 1)
-            days = frozenset(d for d in inside if start <= d <= end)
+            after = bisect_right(inside, end, first)
+            days = frozenset(inside[first:after])
             periods.append(
                 DevicePeriod(
                     program=program,
@@ -85,15 +99,12 @@ def build_periods(
                     period_id=f"{program} period {start.isoformat()}",
                 )
             )
-            later = [d for d in inside if d > end]
-            if not later:
+            if after == len(inside):
                 break
             # Back to back while readings continue; after a silent period, restart on the next one.
-            start = (
-                end + timedelta(days=1)
-                if later[0] <= end + timedelta(days=PERIOD_DAYS)
-                else later[0]
-            )
+            following = inside[after]
+            start = end + timedelta(days=1) if following <= end + step else following
+            first = after
     return periods
 
 
@@ -119,7 +130,7 @@ def device_periods_for(
 
 def device_periods_by_patient(
     *,
-    patient_ids: list[int],
+    patient_ids: Iterable[int],
     month_start: date,
     month_end: date,
     as_of: date | None = None,
@@ -128,30 +139,24 @@ def device_periods_by_patient(
 
     The month's facts builder reads a whole panel through here (no query per patient).
     """
+    ids = list(patient_ids)
     spans: dict[tuple[int, str], list[tuple[date, date | None]]] = {}
     # Plain rows, not model instances: a close reads every device enrollment of the practice.
     for patient_id, program, started_on, consent_on, ended_on in (
-        Enrollment.objects.filter(patient_id__in=patient_ids, program__in=DEVICE_PROGRAMS)
+        Enrollment.objects.filter(patient_id__in_ids=ids, program__in=DEVICE_PROGRAMS)
         .exclude(status=Enrollment.Status.PENDING)
         .order_by("started_on", "id")
         .values_list("patient_id", "program", "started_on", "consent_on", "ended_on")
     ):
         start = max(started_on, consent_on) if consent_on else started_on
         spans.setdefault((patient_id, program), []).append((start, ended_on))
-    readings = Reading.objects.filter(
-        patient_id__in=patient_ids,
-        program__in=DEVICE_PROGRAMS,
-        source=Source.AUTOMATIC,
-        excluded_at__isnull=True,
-    )
+    # A period that shares a day with the month ends within 29 days of the month's end, and
+    # a later reading never changes an earlier period: readings after that are not read.
+    until = month_end + timedelta(days=PERIOD_DAYS - 1)
     if as_of is not None:
-        readings = readings.filter(measured_on__lte=as_of)
+        until = min(until, as_of)
     dates: dict[tuple[int, str], list[date]] = {}
-    for patient_id, program, measured_on in (
-        readings.values_list("patient_id", "program", "measured_on")
-        .distinct()
-        .order_by("patient_id", "program", "measured_on")
-    ):
+    for patient_id, program, measured_on in _reading_days(ids, until):
         dates.setdefault((patient_id, program), []).append(measured_on)
     out: dict[int, list[DevicePeriod]] = {}
     for (patient_id, program), days in dates.items():
@@ -163,6 +168,47 @@ def device_periods_by_patient(
         ]
         if kept:
             out.setdefault(patient_id, []).extend(kept)
+    return out
+
+
+# Hand-written, for the largest read of a close (every reading day of a practice's device
+# episodes): literal source and exclusion terms, so that SQLite, like PostgreSQL, serves it
+# from the partial ``automatic_reading_days`` index alone, and rows come back without the
+# ORM's per-value converters: SQLite's day goes as text (an expression has no declared type,
+# so the driver's date converter is skipped), parsed once per distinct day below.
+READING_DAYS_SQL = """
+SELECT patient_id, program, {day} FROM {table}
+WHERE patient_id {ids} AND program IN ({programs}) AND measured_on <= %s
+  AND source = '{automatic}' AND excluded_at IS NULL
+GROUP BY patient_id, program, measured_on
+ORDER BY patient_id, program, measured_on
+"""
+
+
+def _reading_days(ids: list[int], until: date) -> list[tuple[int, str, date]]:
+    """Return (patient, program, local day) with an automatic, non-excluded reading, sorted."""
+    if not ids:
+        return []
+    in_ids, param = id_array(ids, connection.vendor)
+    sql = READING_DAYS_SQL.format(
+        table=Reading._meta.db_table,
+        ids=in_ids,
+        day="measured_on" if connection.vendor == "postgresql" else "CAST(measured_on AS TEXT)",
+        programs=", ".join(f"'{program}'" for program in sorted(DEVICE_PROGRAMS)),
+        automatic=Source.AUTOMATIC.value,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param, until])
+        rows = cursor.fetchall()
+    days: dict[Any, date] = {}
+    out = []
+    for patient_id, program, measured_on in rows:
+        day = days.get(measured_on)
+        if day is None:
+            day = days[measured_on] = (
+                measured_on if isinstance(measured_on, date) else date.fromisoformat(measured_on)
+            )
+        out.append((patient_id, program, day))
     return out
 
 

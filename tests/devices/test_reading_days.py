@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from careledger.devices.ingest import ingest_readings
 from careledger.devices.models import Reading
@@ -210,3 +212,78 @@ def test_a_reading_today_is_not_counted_twice_in_what_is_possible() -> None:
 def test_a_finished_period_has_nothing_left() -> None:
     progress = period_progress(_period([]), date(2026, 5, 1))
     assert (progress.days_possible, progress.reaches_2) == (0, False)
+
+
+def _periods_before_bisect(
+    dates: list[date], spans: list[tuple[date, date | None]], program: str
+) -> list[DevicePeriod]:
+    """The quadratic build_periods this module had before it was made linear: the reference."""
+    periods: list[DevicePeriod] = []
+    for span_start, span_end in spans:
+        inside = [d for d in dates if d >= span_start and (span_end is None or d <= span_end)]
+        start: date | None = inside[0] if inside else None
+        while start is not None:
+            end = start + timedelta(days=29)
+            days = frozenset(d for d in inside if start <= d <= end)
+            periods.append(
+                DevicePeriod(
+                    program=program,
+                    period_start_on=start,
+                    period_end_on=end,
+                    reading_dates=days,
+                    reading_day_count=len(days),
+                    period_id=f"{program} period {start.isoformat()}",
+                )
+            )
+            later = [d for d in inside if d > end]
+            if not later:
+                break
+            start = end + timedelta(days=1) if later[0] <= end + timedelta(days=30) else later[0]
+    return periods
+
+
+DAY0 = date(2026, 1, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offsets=st.lists(st.integers(0, 400), max_size=120),
+    span_bounds=st.lists(
+        st.tuples(st.integers(0, 400), st.one_of(st.none(), st.integers(0, 400))), max_size=3
+    ),
+)
+def test_periods_are_those_of_the_reference_cut(
+    offsets: list[int], span_bounds: list[tuple[int, int | None]]
+) -> None:
+    dates = sorted({DAY0 + timedelta(days=n) for n in offsets})
+    spans = sorted(
+        (
+            (DAY0 + timedelta(days=a), None if b is None else DAY0 + timedelta(days=a + b))
+            for a, b in span_bounds
+        ),
+        key=lambda span: span[0],
+    )
+    assert build_periods(dates, spans, "RPM") == _periods_before_bisect(dates, spans, "RPM")
+    # Any order and repeats give the same periods.
+    assert build_periods(dates[::-1] + dates, spans, "RPM") == build_periods(dates, spans, "RPM")
+
+
+def test_readings_long_after_the_month_do_not_change_its_periods(
+    patient_with_cuff: PracticeWorld,
+) -> None:
+    # The selector reads readings only up to 29 days after the month (no period that shares
+    # a day with the month ends later); what it returns is what all the readings give.
+    days = [date(2026, 3, 20) + timedelta(days=n) for n in range(0, 80, 2)]
+    result = ingest_readings(
+        practice=patient_with_cuff.practice,
+        items=[_reading("BP-1", f"d-{n}", _at(day, 9)) for n, day in enumerate(days)],
+        via="api",
+        now=datetime(2026, 6, 10, tzinfo=UTC),
+    )
+    assert result.errors == []
+    periods = device_periods_for(
+        patient_with_cuff.patient, "RPM", date(2026, 4, 1), date(2026, 4, 30)
+    )
+    every = build_periods(days, [(date(2026, 1, 5), None)], "RPM")
+    assert periods == [p for p in every if p.overlaps(date(2026, 4, 1), date(2026, 4, 30))]
+    assert [p.period_end_on for p in periods] == [date(2026, 4, 18), date(2026, 5, 18)]
