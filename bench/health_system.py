@@ -202,45 +202,45 @@ def child_analyze() -> None:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
-def child_close() -> dict[str, Any]:
-    """Close the month for every practice in one rolled-back transaction; only that."""
+def child_close(workers: int | None = None) -> dict[str, Any]:
+    """Close the month for every practice as ``close-month --all-practices --dry-run`` does.
+
+    Each practice closes in its own transaction, rolled back (the cached data set stays as it
+    was); on PostgreSQL in one worker process per CPU, on SQLite (one writer) in this one.
+    """
     _django()
-    from django.db import connection, transaction
+    from django.db import connection
 
     from careledger.accounts.models import Practice
-    from careledger.billing.close import close_month
-    from careledger.billing.months import parse_month
+    from careledger.billing.close_all import close_practices
 
     now = datetime(2026, 5, 10, 17, 0, tzinfo=UTC)
-    practices = list(Practice.objects.filter(slug__startswith="hs-").order_by("slug"))
-    per_practice: list[int] = []
-    count = [0]
-
-    def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        count[0] += 1
-        return execute(sql, params, many, context)
-
-    lines = patients = 0
+    slugs = list(
+        Practice.objects.filter(slug__startswith="hs-")
+        .order_by("slug")
+        .values_list("slug", flat=True)
+    )
+    if workers is None:
+        workers = (os.cpu_count() or 1) if connection.vendor == "postgresql" else 1
     started = time.perf_counter()
-    with connection.execute_wrapper(counter), transaction.atomic():
-        for practice in practices:
-            before = count[0]
-            summary = close_month(
-                practice=practice, month=parse_month(MONTH, practice.timezone), actor=None, now=now
-            )
-            per_practice.append(count[0] - before)
-            lines += sum(summary.by_status.values())
-            patients += summary.patients
-        seconds = time.perf_counter() - started
-        transaction.set_rollback(True)  # keep the cached data set as it was
+    closed = close_practices(slugs=slugs, month_label=MONTH, now=now, workers=workers, dry_run=True)
+    seconds = time.perf_counter() - started
+    peaks: dict[int, float] = {}
+    for one in closed:
+        peaks[one.worker] = max(peaks.get(one.worker, 0.0), one.peak_rss_mib)
+    here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summaries = [one.summary for one in closed if one.summary is not None]
     return {
         "seconds": seconds,
-        "queries_total": count[0],
-        "queries_per_practice": max(per_practice),
-        "queries_per_practice_min": min(per_practice),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "lines": lines,
-        "patients": patients,
+        "workers": workers,
+        "queries_total": sum(one.statements for one in closed),
+        "queries_per_practice": max(one.statements for one in closed),
+        "queries_per_practice_min": min(one.statements for one in closed),
+        # Every process the close ran in, together (the workers' peaks and this one's).
+        "peak_rss_mib": sum(peaks.values()) + (here if workers > 1 else 0.0),
+        "peak_rss_mib_per_process": max([*peaks.values(), here]),
+        "lines": sum(s["lines"] for s in summaries),
+        "patients": sum(s["patients"] for s in summaries),
     }
 
 
@@ -466,6 +466,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             "  ratio",
             lambda r: f"{r['close']['seconds'] / r['measure']['raw_close_seconds']:.1f}x",
         ),
+        ("  worker processes", lambda r: f"{r['close'].get('workers', 1)}"),
         ("  statements per practice", lambda r: f"{r['close']['queries_per_practice']}"),
         ("  statements, all practices", lambda r: f"{r['close']['queries_total']}"),
         ("  peak RSS, MiB", lambda r: f"{r['close']['peak_rss_mib']:.0f}"),
