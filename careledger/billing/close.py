@@ -34,6 +34,7 @@ from careledger.billing.decide import (
 from careledger.billing.facts import PractitionerMonth, build_month_facts
 from careledger.billing.models import BillingLine, BillingMonth, PatientMonth
 from careledger.billing.months import LocalMonth
+from careledger.lib.collector import collector_paused
 from careledger.patients.models import DEVICE_PROGRAMS, Condition, Enrollment, Patient
 from careledger.rules import MonthFacts, MonthResult, evaluate_month
 
@@ -279,7 +280,7 @@ def close_month(
 ) -> CloseSummary:
     """Close (or re-close) a month; return what was stored. Refuses an approved month."""
     row = _billing_month_row(practice, month, now)
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         # Serialize closes and approval of this month: a second close waits, then recomputes.
         billing_month = (
             BillingMonth.objects.select_for_update().select_related("practice").get(pk=row.pk)
@@ -324,9 +325,7 @@ def close_month(
 
 def _count_by_status(billing_month: BillingMonth) -> dict[str, int]:
     # Counted by the database: a large practice's month has thousands of lines.
-    return dict(
-        billing_month.lines.order_by().values_list("status").annotate(n=models.Count("id"))
-    )
+    return dict(billing_month.lines.order_by().values_list("status").annotate(n=models.Count("id")))
 
 
 def _store(
