@@ -245,6 +245,9 @@ def _plain_fast(value: Any) -> Any:
     if kind == "mapping":
         return {str(k): _plain_fast(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if kind == "set":
+        if all(type(v) is date for v in value):
+            # A period's reading days: in date order is in text order; no call per day.
+            return [day.isoformat() for day in sorted(value)]
         return sorted(_plain_fast(v) for v in value)
     return [v if _KINDS.get(type(v)) == "plain" else _plain_fast(v) for v in value]
 
@@ -561,13 +564,14 @@ def _prep(field: Any, *, array: bool = False) -> Any:
     goes as its text (cast to ``jsonb[]`` in the statement).
     """
     if isinstance(field, models.JSONField):
-        if array:
-            encoder = field.encoder
+        # None is SQL NULL, as JSONField.get_db_prep_save stores it. Text is what Django's
+        # adapt_json_value sends SQLite; PostgreSQL's wraps it for psycopg (``connection`` is
+        # looked up once here: each lookup goes through a thread-local).
+        encoder = field.encoder
+        if array or connection.vendor != "postgresql":
             return lambda value: None if value is None else json.dumps(value, cls=encoder)
-        # None is SQL NULL, as JSONField.get_db_prep_save stores it.
-        return lambda value: (
-            None if value is None else connection.ops.adapt_json_value(value, field.encoder)
-        )
+        adapt = connection.ops.adapt_json_value
+        return lambda value: None if value is None else adapt(value, encoder)
     if isinstance(field, models.DateField):  # DateTimeField included
         # A close stamps every row with the same ``now`` and a few dates of service.
         seen: dict[Any, Any] = {}
