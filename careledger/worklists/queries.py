@@ -9,7 +9,7 @@ totals, which worklist items were worked, and the fee table.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -141,13 +141,36 @@ def band_reach(row: PanelRow, month: LocalMonth, as_of: date) -> tuple[DayBandRe
     return tuple(out)
 
 
+class PanelBars:
+    """A panel's bars by (program, minutes, target), each drawn once and on first use.
+
+    A panel repeats the same few bars; and only the shown page's rows need theirs, while the
+    filters and the sort read every row.
+    """
+
+    def __init__(self, month: LocalMonth) -> None:
+        self.month = month
+        self._drawn: dict[tuple[str, int, int | None], Bar | None] = {}
+
+    def of(self, row: PanelRow) -> Bar | None:
+        target = row.minutes + row.minutes_needed if row.minutes_needed else None
+        key = (row.program, row.minutes, target)
+        if key not in self._drawn:
+            self._drawn[key] = bar_for(row.program, row.minutes, self.month, target)
+        return self._drawn[key]
+
+
 @dataclass(frozen=True)
 class DashboardRow:
     """A panel row with what the page draws beside it."""
 
     row: PanelRow
-    bar: Bar | None
     bands: tuple[DayBandReach, ...]
+    bars: PanelBars = field(repr=False, compare=False)
+
+    @property
+    def bar(self) -> Bar | None:
+        return self.bars.of(self.row)
 
     @property
     def value(self) -> Decimal:
@@ -160,17 +183,9 @@ class DashboardRow:
 
 
 def dashboard_rows(rows: Iterable[PanelRow], month: LocalMonth, as_of: date) -> list[DashboardRow]:
-    """Attach the bar and the reading-day bands to each row."""
-    out = []
-    # A panel repeats the same few bars (program, minutes, target): draw each once.
-    bars: dict[tuple[str, int, int | None], Bar | None] = {}
-    for row in rows:
-        target = row.minutes + row.minutes_needed if row.minutes_needed else None
-        key = (row.program, row.minutes, target)
-        if key not in bars:
-            bars[key] = bar_for(row.program, row.minutes, month, target)
-        out.append(DashboardRow(row=row, bar=bars[key], bands=band_reach(row, month, as_of)))
-    return out
+    """Attach the reading-day bands to each row, and the bar (drawn when first asked for)."""
+    bars = PanelBars(month)
+    return [DashboardRow(row=row, bands=band_reach(row, month, as_of), bars=bars) for row in rows]
 
 
 def panel_totals(rows: Iterable[PanelRow]) -> dict[str, Any]:

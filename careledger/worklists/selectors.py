@@ -10,8 +10,8 @@ from careledger.accounts.models import Practice
 from careledger.billing.facts import build_month_facts, evaluate_built
 from careledger.billing.months import LocalMonth
 from careledger.lib.business_days import pre_close_opens_on, us_federal_holidays
+from careledger.lib.collector import collector_paused
 from careledger.patients.models import Patient
-from careledger.worklists.collector import collector_paused
 from careledger.worklists.fees import national_fee
 from careledger.worklists.models import OutreachAssignment, PracticeFee, PracticeHoliday
 
@@ -107,8 +107,12 @@ def panel_rows(
     as_of: date,
     coordinator_id: int | None = None,
     patient_ids: list[int] | None = None,
+    fees: Fees | None = None,
 ) -> list[PanelRow]:
-    """Return one row per enrolled patient and program, ordered by patient name."""
+    """Return one row per enrolled patient and program, ordered by patient name.
+
+    ``fees``: the practice's amounts on the month's last day, when the caller has them.
+    """
     built = build_month_facts(
         practice=practice,
         month=month,
@@ -116,16 +120,18 @@ def panel_rows(
         patient_ids=patient_ids,
         as_of=as_of,
     )
+    # Plain tuples, not model instances: the page needs four fields of a few hundred patients.
     patients = {
-        p.pk: p
-        for p in Patient.objects.filter(pk__in=list(built)).only(
-            "id", "mrn", "given_name", "family_name", "coordinator_id"
-        )
+        pk: (mrn, f"{family}, {given}", coordinator)
+        for pk, mrn, given, family, coordinator in Patient.objects.filter(
+            pk__in=list(built)
+        ).values_list("id", "mrn", "given_name", "family_name", "coordinator_id")
     }
-    fees = Fees(practice, month.last_on)
+    if fees is None:
+        fees = Fees(practice, month.last_on)
     rows: list[PanelRow] = []
     for patient_id, parts in built.items():
-        patient = patients[patient_id]
+        mrn, name, coordinator = patients[patient_id]
         view = evaluate_built(parts, month, as_of)
         for built_part, result in view.results:
             for program, summary in result.programs.items():
@@ -150,9 +156,9 @@ def panel_rows(
                 rows.append(
                     PanelRow(
                         patient_id=patient_id,
-                        mrn=patient.mrn,
-                        name=patient.name,
-                        coordinator_id=patient.coordinator_id,
+                        mrn=mrn,
+                        name=name,
+                        coordinator_id=coordinator,
                         program=program,
                         minutes=summary.minutes,
                         interactive_contact=summary.interactive_contact,
@@ -201,8 +207,10 @@ def pre_close_worklist(
     the next device code still reachable in the period (or out of reach, listed last).
     """
     window = practice.pre_close_window_minutes
-    rows = panel_rows(practice=practice, month=month, as_of=as_of, coordinator_id=coordinator_id)
-    fees = Fees(practice, month.last_on)
+    fees = Fees(practice, month.last_on)  # one fee query for the rows' values and the stakes
+    rows = panel_rows(
+        practice=practice, month=month, as_of=as_of, coordinator_id=coordinator_id, fees=fees
+    )
     assigned = {
         (a.patient_id, a.program): a.assigned_to.get_username()
         for a in OutreachAssignment.objects.filter(practice=practice, month=month.label)
