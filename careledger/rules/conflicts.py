@@ -39,8 +39,9 @@ def resolve_conflicts(
     """Apply the cross-program rules to the candidate lines of each program."""
     lines: Lines = {program: outcome.lines for program, outcome in outcomes.items()}
     flags: list[Flag] = []
-    claims = _other_claims_this_month(ctx)
-    for program, rule_id in _ONE_PRACTITIONER_RULES.items():
+    claims = _other_claims_this_month(ctx) if ctx.facts.other_practitioner_claims else []
+    # The claim checks below find nothing without claims; skip their searches then.
+    for program, rule_id in _ONE_PRACTITIONER_RULES.items() if claims else ():
         claim = next((c for c in claims if program_of(c.code) == program), None)
         if claim is not None and lines.get(program):
             lines[program] = ()
@@ -60,10 +61,12 @@ def resolve_conflicts(
         _hold(lines, flags, ("BHI", "CoCM"), "BHI_COCM_SAME_MONTH_CONFLICT", "BHI-3")
     if ctx.policies.hold_ccm_pcm_same_practitioner and lines.get("CCM") and lines.get("PCM"):
         _hold(lines, flags, ("CCM", "PCM"), "CCM_PCM_SAME_PRACTITIONER_CONFLICT", "P14")
-    _flag_other_practitioner_ccm_pcm(lines, flags, claims)
+    if claims:
+        _flag_other_practitioner_ccm_pcm(lines, flags, claims)
     if ctx.policies.hold_rpm_rtm_same_period and lines.get("RPM") and lines.get("RTM"):
         _hold(lines, flags, ("RPM", "RTM"), "RPM_RTM_SAME_PERIOD_CONFLICT", "RTM-3")
-    _hold_against_other_monitoring(lines, flags, claims)
+    if claims:
+        _hold_against_other_monitoring(lines, flags, claims)
     return lines, tuple(flags)
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
+from functools import lru_cache
 
 from careledger.rules.conflicts import resolve_conflicts
 from careledger.rules.context import MonthContext, build_context
 from careledger.rules.facts import MonthFacts
-from careledger.rules.programs import PROGRAM_EVALUATORS, ProgramOutcome
-from careledger.rules.results import BillableLine, Flag, MonthResult
+from careledger.rules.programs import PROGRAM_EVALUATORS, Evaluator, ProgramOutcome
+from careledger.rules.results import BillableLine, Flag, MonthResult, ProgramSummary
 from careledger.rules.schedules import RuleSet, rule_set_by_id, rule_set_in_force
+
+# The registry is a constant tuple, so the rule set in force is a pure function of the date.
+_rule_set_in_force = lru_cache(maxsize=256)(rule_set_in_force)
+
+
+@lru_cache(maxsize=256)
+def _service_month(month_start_on: date) -> str:
+    # Same text as MonthFacts.service_month, formatted once per month rather than per call.
+    return f"{month_start_on.year:04d}-{month_start_on.month:02d}"
 
 
 def evaluate_month(
@@ -22,7 +33,7 @@ def evaluate_month(
     Raises ``UnknownRuleSetError`` only for an unknown rule-set id (bad input).
     """
     chosen = rule_set_by_id(rule_set) if isinstance(rule_set, str) else rule_set
-    in_force = rule_set_in_force(facts.month_start_on)
+    in_force = _rule_set_in_force(facts.month_start_on)
     flags: list[Flag] = []
     if chosen is None:
         if in_force is None:
@@ -39,7 +50,7 @@ def evaluate_month(
                 minutes_by_program={},
                 programs={},
                 rule_set="",
-                service_month=facts.service_month,
+                service_month=_service_month(facts.month_start_on),
             )
         chosen = in_force
     elif in_force is None or chosen.id != in_force.id:
@@ -55,28 +66,49 @@ def evaluate_month(
     ctx, context_flags = build_context(facts, chosen, as_of)
     flags.extend(context_flags)
     outcomes: dict[str, ProgramOutcome] = {}
-    for program, evaluate in PROGRAM_EVALUATORS:
-        if program in facts.programs:
-            outcome = evaluate(ctx)
-            outcomes[program] = outcome
-            flags.extend(outcome.flags)
+    summaries: dict[str, ProgramSummary] = {}
+    minutes_by_program: dict[str, int] = {}
+    programs = facts.programs
+    evaluators = _evaluators_for(programs) if type(programs) is tuple else _enrolled(programs)
+    for program, evaluate in evaluators:
+        outcome = evaluate(ctx)
+        outcomes[program] = outcome
+        summaries[program] = outcome.summary
+        minutes_by_program[program] = outcome.summary.minutes
+        flags.extend(outcome.flags)
     lines_by_program, conflict_flags = resolve_conflicts(ctx, outcomes)
     flags.extend(conflict_flags)
-    lines = [
-        line for program, _ in PROGRAM_EVALUATORS for line in lines_by_program.get(program, ())
-    ]
+    lines: list[BillableLine] = []
+    # ``outcomes`` is in PROGRAM_EVALUATORS order, and only evaluated programs have lines.
+    for program in outcomes:
+        found = lines_by_program.get(program)
+        if found:
+            lines.extend(found)
     lines = _apply_scope(ctx, lines, flags)
-    lines = _apply_code_set(ctx, lines, flags)
-    flags.extend(_setting_flags(ctx))
+    if lines:
+        lines = _apply_code_set(ctx, lines, flags)
+    if facts.setting in ("fqhc", "rhc"):
+        flags.extend(_setting_flags(ctx))
     return MonthResult(
         lines=tuple(lines),
         flags=tuple(flags),
-        minutes_by_program={p: o.summary.minutes for p, o in outcomes.items()},
-        programs={p: o.summary for p, o in outcomes.items()},
+        minutes_by_program=minutes_by_program,
+        programs=summaries,
         rule_set=chosen.id,
-        service_month=facts.service_month,
+        service_month=_service_month(facts.month_start_on),
         sources=chosen.sources,
     )
+
+
+def _enrolled(programs: Collection[str]) -> tuple[tuple[str, Evaluator], ...]:
+    """Return the evaluators of the enrolled programs, in PROGRAM_EVALUATORS order."""
+    return tuple(
+        (program, evaluate) for program, evaluate in PROGRAM_EVALUATORS if program in programs
+    )
+
+
+# Months enrol in a handful of program combinations: filter once per combination.
+_evaluators_for = lru_cache(maxsize=256)(_enrolled)
 
 
 def _apply_scope(
@@ -114,8 +146,13 @@ def _apply_code_set(
 ) -> list[BillableLine]:
     """Drop codes not in the rule set's code table on their date of service; cap units."""
     kept: list[BillableLine] = []
+    rule_set = ctx.rule_set
+    code_effective_on = rule_set.code_effective_on
+    unit_caps = rule_set.unit_caps
     for line in lines:
-        if not ctx.rule_set.code_in_effect(line.code, line.dos):
+        # Inlined RuleSet.code_in_effect (same test, without a method call per line).
+        first_on = code_effective_on.get(line.code)
+        if first_on is None or not first_on <= line.dos:
             flags.append(
                 Flag(
                     "CODE_NOT_IN_EFFECT",
@@ -125,7 +162,7 @@ def _apply_code_set(
                 )
             )
             continue
-        cap = ctx.rule_set.unit_caps.get(line.code)
+        cap = unit_caps.get(line.code)
         if cap is not None and line.units > cap:
             flags.append(
                 Flag(

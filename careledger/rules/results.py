@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from careledger.rules.fastinit import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BillableLine:
     """One code to bill, with its units, date of service and supporting evidence."""
@@ -29,6 +32,7 @@ class BillableLine:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Flag:
     """A diagnostic a biller can act on; ``rule_id`` cites cms-rules-2026.md."""
@@ -48,6 +52,7 @@ class Flag:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NextThreshold:
     """The next code a program can unlock and what it still needs."""
@@ -66,6 +71,7 @@ class NextThreshold:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProgramSummary:
     """What a live dashboard shows for one program in the month."""
@@ -90,6 +96,7 @@ class ProgramSummary:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MonthResult:
     """The engine's decision for one patient-month."""

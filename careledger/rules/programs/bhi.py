@@ -10,7 +10,6 @@ from careledger.rules.programs.common import (
     bill_time_family,
     family_next_threshold,
     tally_time,
-    time_evidence,
 )
 from careledger.rules.results import ProgramSummary
 
@@ -29,7 +28,7 @@ def evaluate(ctx: MonthContext) -> ProgramOutcome:
         time.minutes,
         program=PROGRAM,
         dos=ctx.month_end_on,  # P7
-        evidence=time_evidence(time.countable),
+        segments=time.countable,
     )
     flags = [*checks.flags, *time.flags]
     if not lines:

@@ -14,7 +14,6 @@ from careledger.rules.programs.common import (
     lines_text,
     tally_time,
     threshold_met_on,
-    time_evidence,
 )
 from careledger.rules.results import BillableLine, Flag, ProgramSummary
 from careledger.rules.schedules import TimeFamily
@@ -28,13 +27,15 @@ def evaluate(ctx: MonthContext) -> ProgramOutcome:
     rule_set = ctx.rule_set
     checks = Checks(ctx, PROGRAM)
     chronic = facts.patient.chronic_conditions
-    checks.require(
-        None if chronic is None else chronic >= rule_set.ccm_min_chronic_conditions,
-        fact="patient.chronic_conditions",
-        code="NOT_ELIGIBLE",
-        message=f"CCM needs two or more chronic conditions; {chronic} recorded.",
-        rule_id="CCM-1",
-    )
+    # checks.require, with the message formatted only when the check fails.
+    if chronic is None:
+        checks.unknown("patient.chronic_conditions", "CCM-1")
+    elif not chronic >= rule_set.ccm_min_chronic_conditions:
+        checks.fail(
+            "NOT_ELIGIBLE",
+            f"CCM needs two or more chronic conditions; {chronic} recorded.",
+            "CCM-1",
+        )
     checks.consent("CCM-6")
     if not facts.comprehensive_care_plan:
         checks.fail(
@@ -87,17 +88,19 @@ def choose_families(
 ) -> tuple[Choice, Choice | None]:
     """Pick the CCM family to bill and the runner-up (P9, CCM-2, CCM-3, CCM-4)."""
     rule_set = ctx.rule_set
-    physician_segments = tuple(s for s in time.countable if s.entry.role == "physician_qhp")
-    physician: Choice = (rule_set.ccm_physician, time.physician_minutes, physician_segments)
-    complex_: Choice = (rule_set.ccm_complex, time.minutes, time.countable)
-    staff: Choice = (rule_set.ccm_staff, time.minutes, time.countable)
-    complex_bills = complex_month and time.minutes >= rule_set.ccm_complex.base_minutes
+    minutes = time.minutes
+    complex_: Choice = (rule_set.ccm_complex, minutes, time.countable)
+    staff: Choice = (rule_set.ccm_staff, minutes, time.countable)
+    complex_bills = complex_month and minutes >= rule_set.ccm_complex.base_minutes
     staff_side = complex_ if complex_bills else staff
     staff_alternative = staff if complex_bills else None
     if (
         ctx.policies.physician_family_switch
         and time.physician_minutes >= rule_set.ccm_physician.base_minutes
     ):
+        # Only this branch needs the physician's own segments; select them here.
+        physician_segments = tuple(s for s in time.countable if s.entry.role == "physician_qhp")
+        physician: Choice = (rule_set.ccm_physician, time.physician_minutes, physician_segments)
         return physician, staff_side
     return staff_side, staff_alternative
 
@@ -108,6 +111,4 @@ def _bill(
     dos = ctx.month_end_on  # P7: last local day of the month
     if ctx.policies.ccm_dos_on_threshold_day:
         dos = threshold_met_on(segments, family.base_minutes) or dos  # CAL-1
-    return bill_time_family(
-        ctx, family, minutes, program=PROGRAM, dos=dos, evidence=time_evidence(segments)
-    )
+    return bill_time_family(ctx, family, minutes, program=PROGRAM, dos=dos, segments=segments)

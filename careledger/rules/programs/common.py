@@ -8,6 +8,7 @@ from datetime import date
 from careledger.rules.calendar import Segment
 from careledger.rules.context import MonthContext
 from careledger.rules.facts import INTERACTIVE_KINDS
+from careledger.rules.fastinit import fast_init
 from careledger.rules.results import BillableLine, Flag, NextThreshold, ProgramSummary
 from careledger.rules.schedules import TimeFamily
 
@@ -17,6 +18,7 @@ CLINICAL_ROLES: frozenset[str] = frozenset({"clinical_staff", "physician_qhp", "
 COUNTABLE_ROLES: dict[str, frozenset[str]] = {"CoCM": frozenset({"bh_care_manager"})}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProgramOutcome:
     """One program's candidate lines, flags and summary, before cross-program conflicts."""
@@ -28,6 +30,7 @@ class ProgramOutcome:
     ready: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProgramTime:
     """The countable time of one program in the local month (P8: floor of summed seconds)."""
@@ -52,25 +55,32 @@ class ProgramTime:
 
 def tally_time(ctx: MonthContext, program: str) -> ProgramTime:
     """Add up a program's countable seconds under the role, kind and consent rules."""
+    segments = ctx.segments_by_program.get(program)
+    if not segments:
+        # Nothing logged for the program: no seconds, no flags (what the loop below gives).
+        return ProgramTime(program)
     roles = COUNTABLE_ROLES.get(program, CLINICAL_ROLES)
     policies = ctx.policies
+    exclude_voicemail = policies.exclude_voicemail
     consent_on = ctx.consent_for(program) if policies.exclude_time_before_consent else None
     seconds = physician_seconds = voicemail = wrong_role = before_consent = 0
     interactive = False
     countable: list[Segment] = []
-    for segment in ctx.segments_by_program.get(program, ()):
+    for segment in segments:
         entry = segment.entry
-        if entry.kind == "voicemail" and policies.exclude_voicemail:
+        kind = entry.kind
+        if kind == "voicemail" and exclude_voicemail:
             voicemail += segment.seconds  # P3
         elif entry.role not in roles:
             wrong_role += segment.seconds  # CCM-4, BHI-2
         elif consent_on is not None and segment.local_on < consent_on:
             before_consent += segment.seconds  # P12
         else:
-            seconds += segment.seconds
+            counted = segment.seconds
+            seconds += counted
             if entry.role == "physician_qhp":
-                physician_seconds += segment.seconds
-            if entry.kind in INTERACTIVE_KINDS and segment.seconds > 0:
+                physician_seconds += counted
+            if kind in INTERACTIVE_KINDS and counted > 0:
                 interactive = True  # RPM-6
             countable.append(segment)
     flags: list[Flag] = []
@@ -117,21 +127,24 @@ def format_minutes(seconds: int) -> str:
 
 def time_evidence(segments: tuple[Segment, ...] | list[Segment]) -> tuple[str, ...]:
     """Describe the entries behind a line, one string per entry, in time order."""
-    seconds_by_entry: dict[int, int] = {}
+    # Per entry (by identity): its first segment and its counted seconds, in first-seen order.
     first: dict[int, Segment] = {}
+    counted: dict[int, int] = {}
     for segment in segments:
         key = id(segment.entry)
-        seconds_by_entry[key] = seconds_by_entry.get(key, 0) + segment.seconds
-        first.setdefault(key, segment)
+        if key in counted:
+            counted[key] += segment.seconds
+        else:
+            first[key] = segment
+            counted[key] = segment.seconds
     out = []
     for key, segment in first.items():
         entry = segment.entry
-        counted = seconds_by_entry[key]
-        part = "" if counted == entry.seconds else f" of {format_minutes(entry.seconds)}"
-        label = entry.entry_id or "time entry"
+        seconds = counted[key]
+        part = "" if seconds == entry.seconds else f" of {format_minutes(entry.seconds)}"
         out.append(
-            f"{label}: {segment.local_on} {format_minutes(counted)}{part} min "
-            f"{entry.kind} by {entry.role}"
+            f"{entry.entry_id or 'time entry'}: {segment.local_on} {format_minutes(seconds)}{part}"
+            f" min {entry.kind} by {entry.role}"
         )
     return tuple(out)
 
@@ -199,16 +212,17 @@ class Checks:
         patient = self.ctx.facts.patient
         if new_patients_only and patient.established_patient:
             return
-        self.require(
-            patient.seen_by_billing_practitioner_within_12_months,
-            fact="patient.seen_by_billing_practitioner_within_12_months",
-            code="MISSING_INITIATING_VISIT",
-            message=(
+        # self.require, with the message formatted only when the check fails.
+        seen = patient.seen_by_billing_practitioner_within_12_months
+        if seen is None:
+            self.unknown("patient.seen_by_billing_practitioner_within_12_months", rule_id)
+        elif not seen:
+            self.fail(
+                "MISSING_INITIATING_VISIT",
                 "The billing practitioner has not seen the patient in the past 12 months; "
-                f"{self.program} needs an initiating visit (comprehensive E/M, AWV or IPPE)."
-            ),
-            rule_id=rule_id,
-        )
+                f"{self.program} needs an initiating visit (comprehensive E/M, AWV or IPPE).",
+                rule_id,
+            )
 
 
 def bill_time_family(
@@ -218,16 +232,18 @@ def bill_time_family(
     *,
     program: str,
     dos: date,
-    evidence: tuple[str, ...],
+    segments: tuple[Segment, ...],
 ) -> tuple[BillableLine, ...]:
-    """Return the lines a time family earns on ``minutes`` (full thresholds only, P4)."""
+    """Return the lines a time family earns on ``minutes`` (full thresholds only, P4), with
+    the entries of ``segments`` as evidence."""
     in_short_band = (
         family.short_minutes is not None and family.short_minutes <= minutes < family.base_minutes
     )
     if family.short_code and in_short_band:
-        return (BillableLine(family.short_code, 1, dos, program, evidence),)
+        return (BillableLine(family.short_code, 1, dos, program, time_evidence(segments)),)
     if minutes < family.base_minutes:
-        return ()
+        return ()  # no line, so the evidence text is never built
+    evidence = time_evidence(segments)
     lines = [BillableLine(family.base_code, 1, dos, program, evidence)]
     if family.addon_code and family.addon_minutes:
         units = (minutes - family.base_minutes) // family.addon_minutes

@@ -9,16 +9,17 @@ from careledger.rules.calendar import reading_days
 from careledger.rules.codes import DEVICE_SUPPLY_CODES, SETUP_CODES
 from careledger.rules.context import MonthContext
 from careledger.rules.facts import DevicePeriod
+from careledger.rules.fastinit import fast_init
 from careledger.rules.programs.common import (
     ProgramTime,
     below_threshold_flag,
     bill_time_family,
-    time_evidence,
 )
 from careledger.rules.results import BillableLine, Flag, NextThreshold
 from careledger.rules.schedules import DayBand, TimeFamily
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DevicePart:
     """Device lines of the month and the reading days of the period a dashboard shows."""
@@ -39,37 +40,47 @@ def device_part(
     """Bill device supply and set-up for each period that ends in the month (RPM-4, P7)."""
     facts = ctx.facts
     policies = ctx.policies
-    periods = sorted(
-        (p for p in facts.device_periods if p.program == program),
-        key=lambda p: (p.period_start_on, p.period_end_on, p.period_id),
-    )
+    periods = [p for p in facts.device_periods if p.program == program]
+    if len(periods) > 1:
+        periods.sort(key=_period_order)
     consent_on = ctx.consent_for(program) if policies.exclude_readings_before_consent else None
     setup_code = SETUP_CODES[program]
     claims = facts.other_practitioner_claims
-    setup_done = setup_already_billed or any(c.code == setup_code for c in claims)
+    setup_done = setup_already_billed
+    if not setup_done and claims:  # (without claims the search below finds nothing)
+        setup_done = any(c.code == setup_code for c in claims)
+    month_start_on = ctx.month_start_on
+    month_end_on = ctx.month_end_on
+    as_of = ctx.as_of
     lines: list[BillableLine] = []
     flags: list[Flag] = []
+    # Reading days by period position, so the period a dashboard shows is not counted twice.
+    days_by_index: dict[int, int] = {}
     for index, period in enumerate(periods):
-        if not ctx.month_start_on <= period.period_end_on <= ctx.month_end_on:
+        period_end_on = period.period_end_on
+        if not month_start_on <= period_end_on <= month_end_on:
             continue
         label = period.period_id or f"{program} device period"
-        span = f"{period.period_start_on}..{period.period_end_on}"
+        span = f"{period.period_start_on}..{period_end_on}"
         if period.reading_day_count is None and period.reading_dates is None:
             flags.append(_flag("FACT_UNKNOWN", program, f"{label} has no reading days.", "P5"))
             continue
-        days = _days(period, consent_on, ctx) or 0
-        if period.length_days != policies.device_period_days:
+        days = days_by_index[index] = reading_days(period, not_before=consent_on, not_after=as_of)
+        length_days = period.length_days
+        if length_days != policies.device_period_days:
             flags.append(
                 _flag(
                     "DEVICE_PERIOD_NOT_30_DAYS",
                     program,
-                    f"{label} ({span}) is {period.length_days} days long; device codes run "
+                    f"{label} ({span}) is {length_days} days long; device codes run "
                     "on 30-day periods. Held for review.",
                     "RPM-4",
                 )
             )
             continue
-        if any(period.overlaps(o.period_start_on, o.period_end_on) for o in periods[:index]):
+        if index and any(
+            period.overlaps(o.period_start_on, o.period_end_on) for o in periods[:index]
+        ):
             flags.append(
                 _flag(
                     "DEVICE_PERIODS_OVERLAP",
@@ -80,12 +91,16 @@ def device_part(
                 )
             )
             continue
-        taken = [
-            c
-            for c in claims
-            if c.code in DEVICE_SUPPLY_CODES[program]
-            and period.overlaps(c.period_start_on, c.period_end_on)
-        ]
+        taken = (
+            [
+                c
+                for c in claims
+                if c.code in DEVICE_SUPPLY_CODES[program]
+                and period.overlaps(c.period_start_on, c.period_end_on)
+            ]
+            if claims
+            else None
+        )
         if taken:
             claim = taken[0]
             flags.append(
@@ -102,7 +117,7 @@ def device_part(
         evidence = (f"{label} {span}: {days} automatic reading days",)
         if not setup_done and days >= ctx.rule_set.setup_min_days:
             # RPM-1, RPM-16: set-up once per episode, with the first billable period.
-            lines.append(BillableLine(setup_code, 1, period.period_end_on, program, evidence))
+            lines.append(BillableLine(setup_code, 1, period_end_on, program, evidence))
             setup_done = True
         if bands is None:
             flags.append(
@@ -114,7 +129,11 @@ def device_part(
                 )
             )
             continue
-        band = next((b for b in bands if b.min_days <= days <= b.max_days), None)
+        band = None
+        for candidate in bands:
+            if candidate.min_days <= days <= candidate.max_days:
+                band = candidate
+                break
         if band is None:
             flags.append(
                 _flag(
@@ -127,17 +146,26 @@ def device_part(
             )
             continue
         # RPM-2: one supply code per period, chosen by the day count; DOS = period end (P7).
-        lines.append(BillableLine(band.code, 1, period.period_end_on, program, evidence))
+        lines.append(BillableLine(band.code, 1, period_end_on, program, evidence))
     shown = _shown_period(ctx, periods)
-    days_shown = _days(shown, consent_on, ctx) if shown is not None else None
+    days_shown: int | None = None
+    if shown is not None:
+        days_shown = days_by_index.get(shown)
+        if days_shown is None:
+            days_shown = _days(periods[shown], consent_on, ctx)
     next_threshold = None
     if days_shown is not None and bands:
-        following = next((b for b in bands if b.min_days > days_shown), None)
-        if following is not None:
-            next_threshold = NextThreshold(
-                following.code, reading_days_needed=following.min_days - days_shown
-            )
+        for following in bands:  # the first band not reached yet
+            if following.min_days > days_shown:
+                next_threshold = NextThreshold(
+                    following.code, reading_days_needed=following.min_days - days_shown
+                )
+                break
     return DevicePart(tuple(lines), tuple(flags), days_shown, next_threshold)
+
+
+def _period_order(period: DevicePeriod) -> tuple[date, date, str]:
+    return (period.period_start_on, period.period_end_on, period.period_id)
 
 
 def treatment_part(
@@ -172,7 +200,7 @@ def treatment_part(
         time.minutes,
         program=program,
         dos=ctx.month_end_on,  # CAL-2, P7: time codes on the last day of the month
-        evidence=time_evidence(time.countable),
+        segments=time.countable,
     )
     return lines, tuple(flags)
 
@@ -183,16 +211,17 @@ def _days(period: DevicePeriod, consent_on: date | None, ctx: MonthContext) -> i
     return reading_days(period, not_before=consent_on, not_after=ctx.as_of)
 
 
-def _shown_period(ctx: MonthContext, periods: list[DevicePeriod]) -> DevicePeriod | None:
-    """Return the period a dashboard shows: the one containing ``as_of``, else the first
-    one ending in the month (API.md month view)."""
-    if ctx.as_of is not None:
-        for period in periods:
-            if period.overlaps(ctx.as_of, ctx.as_of):
-                return period
-    for period in periods:
+def _shown_period(ctx: MonthContext, periods: list[DevicePeriod]) -> int | None:
+    """Return the position of the period a dashboard shows: the one containing ``as_of``,
+    else the first one ending in the month (API.md month view)."""
+    as_of = ctx.as_of
+    if as_of is not None:
+        for index, period in enumerate(periods):
+            if period.overlaps(as_of, as_of):
+                return index
+    for index, period in enumerate(periods):
         if ctx.month_start_on <= period.period_end_on <= ctx.month_end_on:
-            return period
+            return index
     return None
 
 

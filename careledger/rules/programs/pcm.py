@@ -11,7 +11,6 @@ from careledger.rules.programs.common import (
     family_next_threshold,
     lines_text,
     tally_time,
-    time_evidence,
 )
 from careledger.rules.results import Flag, ProgramSummary
 
@@ -48,7 +47,7 @@ def evaluate(ctx: MonthContext) -> ProgramOutcome:
         time.minutes,
         program=PROGRAM,
         dos=dos,
-        evidence=time_evidence(time.countable),
+        segments=time.countable,
     )
     flags: list[Flag] = [*checks.flags, *time.flags]
     # P9: the physician family when the practitioner's own minutes reach its base.
@@ -63,7 +62,7 @@ def evaluate(ctx: MonthContext) -> ProgramOutcome:
             minutes,
             program=PROGRAM,
             dos=dos,
-            evidence=time_evidence(physician_segments),
+            segments=physician_segments,
         )
         flags.append(
             Flag(
