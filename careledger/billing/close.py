@@ -35,6 +35,7 @@ from careledger.billing.facts import PractitionerMonth, build_month_facts
 from careledger.billing.models import BillingLine, BillingMonth, PatientMonth
 from careledger.billing.months import LocalMonth
 from careledger.lib.collector import collector_paused
+from careledger.lib.pgbinding import binding_cursor
 from careledger.patients.models import DEVICE_PROGRAMS, Condition, Enrollment, Patient
 from careledger.rules import MonthFacts, MonthResult, evaluate_month
 
@@ -510,7 +511,7 @@ def _insert_many(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         # cursor. Django's default (client-side binding) quotes every cell of every array into
         # the statement's text, with a regular expression per string: 5x the cost.
         arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
-        with _binding_cursor() as cursor:
+        with binding_cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
                 f"SELECT * FROM unnest({arrays})",
@@ -523,21 +524,6 @@ def _insert_many(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             f"VALUES ({', '.join(['%s'] * len(fields))})",
             list(zip(*columns, strict=True)),
         )
-
-
-def _binding_cursor() -> Any:
-    """Return a Django cursor over a psycopg server-side binding cursor (PostgreSQL only).
-
-    Wrapped like ``connection.cursor()``, so its statements pass through Django's execute
-    wrappers and query log (the close's statement count includes them).
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    raw: Any = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
 
 
 def _rows(objs: list[Any], fields: list[Any]) -> list[tuple[Any, ...]]:

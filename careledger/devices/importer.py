@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 LOINC = "http://loinc.org"
@@ -111,21 +112,46 @@ def _csv_value(column: str, raw: str) -> Any:
     return raw
 
 
+def _csv_text(raw: str) -> str | None:
+    """``_csv_value`` for a plain text column, the common case, without its dispatch."""
+    return raw.strip() or None
+
+
 def iter_csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line, item) for each CSV row; columns outside ``CSV_COLUMNS`` are ignored."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    """Yield (line, item) for each CSV row; columns outside ``CSV_COLUMNS`` are ignored.
+
+    Reads as ``csv.DictReader`` would (a repeated column's last cell wins, a short row's missing
+    cells are absent, blank lines skipped) without building a dict of every cell first.
+    """
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None) or []
     if "vendor_reading_id" not in header or "measured_at" not in header or "type" not in header:
         raise FileUnreadable(
             "the CSV header needs at least vendor_reading_id, measured_at, type, unit and "
             "device_serial or device_id"
         )
+    last = {name: position for position, name in enumerate(header)}
+    cells = [
+        (
+            column,
+            last[column],
+            _csv_text
+            if column not in NUMERIC and column not in ("device_id", "fasting")
+            else partial(_csv_value, column),
+        )
+        for column in CSV_COLUMNS
+        if column in last
+    ]
     for row in reader:
-        item = {
-            column: _csv_value(column, row[column] or "")
-            for column in CSV_COLUMNS
-            if column in row and row[column] not in (None, "")
-        }
+        if row == []:
+            continue
+        size = len(row)
+        item = {}
+        for column, position, value in cells:
+            if position < size:
+                raw = row[position]
+                if raw != "":
+                    item[column] = value(raw)
         yield reader.line_num, item
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -69,3 +70,41 @@ def test_ingest_never_raises_and_every_reading_is_accounted_for(
     assert result.stored + result.duplicates + len(result.errors) == len(batch)
     assert Reading.objects.count() - before == result.stored
     assert all(0 <= e.index < len(batch) and e.field and e.reason for e in result.errors)
+
+
+AWKWARD_IDS = ['a"b', "c\\d", "{x,y}", "NULL", "s p", "ü-€", "e'f", "g\th", "1,2", "()"]
+
+
+def test_awkward_vendor_ids_and_values_are_stored_exactly_and_refused_twice(
+    rpm: Monitored,
+) -> None:
+    # PostgreSQL takes a chunk as column arrays: quotes, backslashes, braces, commas, "NULL"
+    # and spaces must come back as sent, and the unique constraint still refuses repeats.
+    now = timezone.now()
+    batch = [
+        {
+            "device_id": rpm.cuff.pk,
+            "vendor_reading_id": ident,
+            "measured_at": (now - timedelta(hours=n + 1)).isoformat(),
+            "type": "blood_pressure",
+            "unit": "mm[Hg]",
+            "systolic": 120 + n + 0.5,
+            "diastolic": 80,
+            "pulse": None,
+        }
+        for n, ident in enumerate(AWKWARD_IDS)
+    ]
+    first = ingest_readings(practice=rpm.world.practice, items=batch, via="api", now=now)
+    assert (first.stored, first.errors) == (len(AWKWARD_IDS), [])
+
+    stored = dict(
+        Reading.objects.filter(vendor_reading_id__in=AWKWARD_IDS).values_list(
+            "vendor_reading_id", "systolic"
+        )
+    )
+    assert stored == {ident: 120 + n + 0.5 for n, ident in enumerate(AWKWARD_IDS)}
+    rows = Reading.objects.filter(vendor_reading_id__in=AWKWARD_IDS)
+    assert {(r.diastolic, r.pulse, r.measured_on is not None) for r in rows} == {(80.0, None, True)}
+
+    again = ingest_readings(practice=rpm.world.practice, items=batch, via="api", now=now)
+    assert (again.stored, again.duplicates) == (0, len(AWKWARD_IDS))
