@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from careledger.accounts.models import Practice, User
-from careledger.audit.services import record_event
+from careledger.audit.services import record_events
 from careledger.devices.alerts import ALERT_WINDOW, evaluate_readings
 from careledger.devices.models import Device, Reading, ReadingBatch, Vendor
 from careledger.devices.thresholds import Levels
@@ -233,6 +233,7 @@ def ingest_readings(
         ReadingBatch.objects.filter(pk=batch.pk).update(
             stored=result.stored, duplicates=result.duplicates, refused=len(result.errors)
         )
+        each: list[tuple[int | None, dict[str, Any]]] = []
         for patient_id, count in sorted(stored_by_patient.items()):
             details: dict[str, Any] = {
                 "via": via,
@@ -241,16 +242,17 @@ def ingest_readings(
             }
             if late_by_patient[patient_id]:
                 details["late"] = late_by_patient[patient_id]
-            record_event(
-                "reading.received",
-                actor=actor,
-                practice=practice,
-                patient_id=patient_id,
-                obj=batch,
-                source_ip=source_ip,
-                details=details,
-                now=now,
-            )
+            each.append((patient_id, details))
+        # One event per patient, appended to the chain together.
+        record_events(
+            "reading.received",
+            actor=actor,
+            practice=practice,
+            obj=batch,
+            source_ip=source_ip,
+            now=now,
+            each=each,
+        )
     return result
 
 

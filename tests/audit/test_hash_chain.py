@@ -20,7 +20,7 @@ from django.utils import timezone
 from careledger.accounts.models import Practice
 from careledger.audit import chain
 from careledger.audit.models import AuditChainHead, AuditEvent
-from careledger.audit.services import record_event
+from careledger.audit.services import record_event, record_events
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +182,32 @@ def test_naive_or_non_utc_times_hash_as_the_same_instant() -> None:
     assert chain.row_hash(row["prev_hash"], row) == event.row_hash
     with pytest.raises(ValueError, match="timezone-aware"):
         chain.canonical({**row, "occurred_at": at.replace(tzinfo=None)})
+
+
+def test_events_appended_together_chain_like_events_appended_one_by_one(
+    events: list[AuditEvent],
+) -> None:
+    # record_events (a batch of readings: one event per patient) locks the head once and
+    # inserts the rows in one statement; the chain is the one record_event would have made.
+    north = Practice.objects.get(slug="north")
+    together = record_events(
+        "reading.received",
+        actor=None,
+        practice=north,
+        source_ip="10.0.0.9",
+        each=[(n, {"stored": n, "sources": {"automatic": n}}) for n in (11, 12, 13)],
+    )
+    after = record_event("patient.viewed", actor=None, practice=north, patient_id=14)
+
+    rows = list(AuditEvent.objects.order_by("id").values(*chain.FIELDS, "prev_hash", "row_hash"))
+    assert [r["id"] for r in rows] == [e.pk for e in [*events, *together, after]]
+    assert [r["patient_id"] for r in rows[-4:]] == [11, 12, 13, 14]
+    for before, row in pairwise(rows):
+        assert row["prev_hash"] == before["row_hash"]
+    for row in rows:
+        assert chain.row_hash(row["prev_hash"], row) == row["row_hash"]
+    assert AuditChainHead.objects.get().last_event_id == after.pk
+    code, out, err = _verify()
+    assert code == 0, err
+    assert out.startswith("audit chain intact: 10 events checked")
+    assert record_events("reading.received", actor=None, practice=north, each=[]) == []
