@@ -27,10 +27,8 @@ class InIds(Lookup):  # type: ignore[type-arg]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = self.rhs
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(ids)]
+        sql, param = id_array(self.rhs, connection.vendor)
+        return f"{lhs} {sql}", [*lhs_params, param]
 
 
 def register() -> None:
